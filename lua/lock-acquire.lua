@@ -1,0 +1,26 @@
+-- lock-acquire: take a re-entrant lease, or re-enter it as its owner.
+--
+-- KEYS[1]  lease hash {o = owner token, n = hold count, e = expiry (unix ms)}
+-- ARGV[1]  owner token
+-- ARGV[2]  ttl in ms
+-- ARGV[3]  now, unix ms (the caller's clock; the script never reads server time)
+--
+-- Returns {1, holds} when acquired (holds = re-entrant count after this call),
+--         {0, remaining_ms} when another owner holds an unexpired lease.
+-- The key also gets a PEXPIRE of ttl so abandoned leases are garbage-collected.
+local owner = ARGV[1]
+local ttl = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local cur = redis.call('HMGET', KEYS[1], 'o', 'n', 'e')
+if cur[1] and tonumber(cur[3]) > now then
+  if cur[1] ~= owner then
+    return {0, tonumber(cur[3]) - now}
+  end
+  local holds = redis.call('HINCRBY', KEYS[1], 'n', 1)
+  redis.call('HSET', KEYS[1], 'e', now + ttl)
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  return {1, holds}
+end
+redis.call('HSET', KEYS[1], 'o', owner, 'n', 1, 'e', now + ttl)
+redis.call('PEXPIRE', KEYS[1], ttl)
+return {1, 1}

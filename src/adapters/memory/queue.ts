@@ -1,0 +1,141 @@
+import { PermanentFailure } from '../../domain/errors.ts'
+import type { Clock } from '../../domain/ports/clock.ts'
+import type {
+  Delivery,
+  DeliveryVerifier,
+  PublishOptions,
+  PublishReceipt,
+  Queue,
+  TopicHandler,
+  TopicHandlers,
+} from '../../domain/ports/queue.ts'
+import { randomToken } from '../system/random.ts'
+
+export interface MemoryQueueOptions {
+  /** Wait before redelivery n (1-based), in ms. Default: QStash's min(1 day, e^(2.5 n) s). */
+  backoffMs?: (retry: number) => number
+  /** How long a dedup id is remembered, in ms. Default 10 minutes. */
+  dedupWindowMs?: number
+  /** Called when a handler fails (for logging); never throws into the queue. */
+  onError?: (topic: string, messageId: string, error: unknown) => void
+}
+
+const DEFAULT_RETRIES = 3
+
+/**
+ * In-process delivery with QStash's semantics (delay, dedup, retries with backoff, dead-letter
+ * hand-off, JSON round trip of the body), timed by the Clock port. Not durable: for unit tests and
+ * the single-process embedded mode. `idle()` lets tests wait for delivery without sleeping.
+ */
+export class MemoryQueue implements Queue {
+  readonly #clock: Clock
+  readonly #handlers: () => TopicHandlers
+  readonly #backoffMs: (retry: number) => number
+  readonly #dedupWindowMs: number
+  readonly #onError: MemoryQueueOptions['onError']
+  readonly #dedup = new Map<string, { messageId: string; at: number }>()
+  readonly #stop = new AbortController()
+  readonly #jobs = new Set<Promise<void>>()
+  #running = 0
+  #idleWaiters: (() => void)[] = []
+
+  /** `handlers` is read lazily because consumers usually depend on the queue themselves. */
+  constructor(clock: Clock, handlers: () => TopicHandlers, options: MemoryQueueOptions = {}) {
+    this.#clock = clock
+    this.#handlers = handlers
+    this.#backoffMs = options.backoffMs ?? ((n) => Math.min(86_400, Math.exp(2.5 * n)) * 1000)
+    this.#dedupWindowMs = options.dedupWindowMs ?? 10 * 60_000
+    this.#onError = options.onError
+  }
+
+  async publish(topic: string, body: unknown, opts: PublishOptions = {}): Promise<PublishReceipt> {
+    const now = this.#clock.now()
+    if (opts.dedupId !== undefined) {
+      const seen = this.#dedup.get(`${topic}\0${opts.dedupId}`)
+      if (seen && now - seen.at < this.#dedupWindowMs) {
+        return { messageId: seen.messageId, deduplicated: true }
+      }
+    }
+    const messageId = `msg_${randomToken(12)}`
+    if (opts.dedupId !== undefined) {
+      if (this.#dedup.size >= 10_000) this.#forgetBefore(now - this.#dedupWindowMs)
+      this.#dedup.set(`${topic}\0${opts.dedupId}`, { messageId, at: now })
+    }
+    const json = JSON.stringify(body ?? null)
+    const job = this.#deliver(
+      topic,
+      json,
+      messageId,
+      opts.delayMs ?? 0,
+      opts.retries ?? DEFAULT_RETRIES
+    )
+    this.#jobs.add(job)
+    job.finally(() => this.#jobs.delete(job))
+    return { messageId, deduplicated: false }
+  }
+
+  async #deliver(topic: string, json: string, messageId: string, delayMs: number, retries: number) {
+    let wait = delayMs
+    for (let attempt = 0; ; attempt++) {
+      if (wait > 0) await this.#clock.sleep(wait, this.#stop.signal)
+      if (this.#stop.signal.aborted) return
+      const handler = this.#handlers()[topic] as TopicHandler<unknown> | undefined
+      const delivery: Delivery<unknown> = { topic, body: JSON.parse(json), messageId, attempt }
+      this.#running++
+      try {
+        if (!handler) throw new PermanentFailure(`no consumer for topic ${topic}`)
+        await handler.handle(delivery)
+        return
+      } catch (error) {
+        this.#onError?.(topic, messageId, error)
+        if (error instanceof PermanentFailure || attempt >= retries) {
+          await handler
+            ?.deadLetter({ ...delivery, reason: errorText(error) })
+            .catch((e) => this.#onError?.(topic, messageId, e))
+          return
+        }
+      } finally {
+        this.#running--
+        if (this.#running === 0) this.#wakeIdle()
+      }
+      wait = this.#backoffMs(attempt + 1)
+    }
+  }
+
+  #forgetBefore(cutoff: number) {
+    for (const [key, seen] of this.#dedup) if (seen.at <= cutoff) this.#dedup.delete(key)
+  }
+
+  #wakeIdle() {
+    // Resolve on the next macrotask so a just-finished handler's follow-up publish is counted.
+    setTimeout(() => {
+      if (this.#running > 0) return
+      const waiters = this.#idleWaiters
+      this.#idleWaiters = []
+      for (const w of waiters) w()
+    }, 0)
+  }
+
+  /** Resolves when no delivery is running (messages waiting for a delay or backoff don't count). */
+  idle(): Promise<void> {
+    if (this.#running === 0) return new Promise((resolve) => setTimeout(resolve, 0))
+    return new Promise((resolve) => this.#idleWaiters.push(resolve))
+  }
+
+  /** Stops timers and waits for running deliveries; pending messages are dropped. */
+  async close(): Promise<void> {
+    this.#stop.abort()
+    await Promise.allSettled([...this.#jobs])
+  }
+}
+
+/** Memory mode has no external deliveries: the HTTP consumer endpoint refuses all of them. */
+export class RejectAllVerifier implements DeliveryVerifier {
+  async verify(): Promise<boolean> {
+    return false
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+}

@@ -1,0 +1,93 @@
+import { Client, Receiver } from '@upstash/qstash'
+import { DependencyUnavailable } from '../../domain/errors.ts'
+import type {
+  DeliveryVerifier,
+  PublishOptions,
+  PublishReceipt,
+  Queue,
+} from '../../domain/ports/queue.ts'
+
+export interface QStashConfig {
+  /** QSTASH_URL (e.g. https://qstash.upstash.io) */
+  url: string
+  /** QSTASH_TOKEN */
+  token: string
+}
+
+export interface QStashQueueOptions {
+  /** Absolute URL QStash delivers `topic` to (the app's consumer endpoint). */
+  consumerUrl: (topic: string) => string
+  /** Absolute URL QStash posts the failure callback to once retries are exhausted. */
+  deadLetterUrl: (topic: string) => string
+}
+
+/** The QStash client. `devMode: false` so a stray QSTASH_DEV in process.env cannot redirect it. */
+export function createQStashClient(config: QStashConfig): Client {
+  return new Client({
+    baseUrl: config.url,
+    token: config.token,
+    devMode: false,
+    enableTelemetry: false,
+    retry: { retries: 2, backoff: (n) => 50 * 2 ** n },
+  })
+}
+
+/**
+ * Publishes to the app's own consumer endpoint through QStash, which stores the message, retries
+ * failed deliveries with backoff, and finally calls the dead-letter URL (a failure callback).
+ */
+export class QStashQueue implements Queue {
+  readonly #client: Client
+  readonly #options: QStashQueueOptions
+
+  constructor(client: Client, options: QStashQueueOptions) {
+    this.#client = client
+    this.#options = options
+  }
+
+  async publish(topic: string, body: unknown, opts: PublishOptions = {}): Promise<PublishReceipt> {
+    try {
+      const res = await this.#client.publishJSON({
+        url: this.#options.consumerUrl(topic),
+        body: body ?? null,
+        retries: opts.retries ?? 3,
+        failureCallback: this.#options.deadLetterUrl(topic),
+        ...(opts.delayMs ? { delay: Math.ceil(opts.delayMs / 1000) } : {}),
+        ...(opts.dedupId !== undefined ? { deduplicationId: opts.dedupId } : {}),
+      })
+      return { messageId: res.messageId, deduplicated: res.deduplicated === true }
+    } catch (e) {
+      throw new DependencyUnavailable('queue', e)
+    }
+  }
+}
+
+export interface QStashSigningKeys {
+  /** QSTASH_CURRENT_SIGNING_KEY */
+  current: string
+  /** QSTASH_NEXT_SIGNING_KEY */
+  next: string
+}
+
+/** Checks `Upstash-Signature` with the SDK's Receiver (current key, then next key). */
+export class QStashVerifier implements DeliveryVerifier {
+  readonly #receiver: Receiver
+
+  constructor(keys: QStashSigningKeys) {
+    this.#receiver = new Receiver({ currentSigningKey: keys.current, nextSigningKey: keys.next })
+  }
+
+  async verify(input: { signature: string | null; body: string; url: string }): Promise<boolean> {
+    if (!input.signature) return false
+    try {
+      return await this.#receiver.verify({
+        signature: input.signature,
+        body: input.body,
+        url: input.url,
+        clockTolerance: 5,
+      })
+    } catch {
+      return false
+    }
+  }
+}

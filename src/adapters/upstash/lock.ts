@@ -1,0 +1,49 @@
+import type { Clock } from '../../domain/ports/clock.ts'
+import type { Lock, LockAttempt, LockRelease } from '../../domain/ports/lock.ts'
+import { type Redis, redisCall } from './client.ts'
+import { lockAcquire, lockExtend, lockRelease } from './scripts.gen.ts'
+
+/**
+ * Leases as Redis hashes driven by lua/lock-*.lua: one script call (one round trip) per step, with
+ * the caller's clock passed in. Key: `<prefix>lock:{<name>}`.
+ */
+export class UpstashLock implements Lock {
+  readonly #clock: Clock
+  readonly #prefix: string
+  readonly #acquire
+  readonly #release
+  readonly #extend
+
+  constructor(redis: Redis, clock: Clock, prefix = '') {
+    this.#clock = clock
+    this.#prefix = prefix
+    this.#acquire = redis.createScript<[number, number]>(lockAcquire)
+    this.#release = redis.createScript<number>(lockRelease)
+    this.#extend = redis.createScript<number>(lockExtend)
+  }
+
+  #key(name: string): string {
+    return `${this.#prefix}lock:{${name}}`
+  }
+
+  async tryAcquire(name: string, owner: string, ttlMs: number): Promise<LockAttempt> {
+    const [ok, n] = await redisCall(() =>
+      this.#acquire.exec([this.#key(name)], [owner, String(ttlMs), String(this.#clock.now())])
+    )
+    return ok === 1 ? { acquired: true, holds: n } : { acquired: false, retryAfterMs: n }
+  }
+
+  async release(name: string, owner: string): Promise<LockRelease> {
+    const n = await redisCall(() =>
+      this.#release.exec([this.#key(name)], [owner, String(this.#clock.now())])
+    )
+    return n === 0 ? 'released' : n > 0 ? 'held' : 'not-owner'
+  }
+
+  async extend(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    const n = await redisCall(() =>
+      this.#extend.exec([this.#key(name)], [owner, String(ttlMs), String(this.#clock.now())])
+    )
+    return n === 1
+  }
+}

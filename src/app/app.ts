@@ -1,0 +1,66 @@
+import { OpenAPIHono } from '@hono/zod-openapi'
+import { Scalar } from '@scalar/hono-api-reference'
+import { requestId } from 'hono/request-id'
+import type { Container } from './deps.ts'
+import type { AppEnv } from './http/env.ts'
+import { errorHandler } from './http/errors.ts'
+import { problem } from './http/problem.ts'
+import { validationHook } from './http/validation.ts'
+import { health } from './routes/health.ts'
+import { queue } from './routes/queue.ts'
+
+export const API_TITLE = 'edge-seckill API'
+export const API_VERSION = '0.1.0'
+
+/**
+ * The HTTP app, identical on Workers, Node and Deno. Per request it opens a dependency scope from
+ * the container and hands the scope's cleanup (and any background work) to `waitUntil`.
+ */
+export function createApp(container: Container) {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
+  const log = container.log
+
+  app.use(requestId())
+  app.use(async (c, next) => {
+    const started = performance.now()
+    await next()
+    log.info('request', {
+      requestId: c.var.requestId,
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    })
+  })
+  app.use(async (c, next) => {
+    const scope = await container.scope()
+    c.set('deps', scope.deps)
+    try {
+      await next()
+    } finally {
+      c.executionCtx.waitUntil(scope.finish())
+    }
+  })
+
+  app.onError(errorHandler(() => log))
+  app.notFound((c) =>
+    problem(c, 404, 'ROUTE_NOT_FOUND', `No route for ${c.req.method} ${c.req.path}`)
+  )
+
+  app.route('/', health)
+  app.route('/', queue)
+
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: API_TITLE,
+      version: API_VERSION,
+      description:
+        'Flash-sale vouchers and local reviews at the edge. Every error is application/problem+json with a stable `code`; every response carries X-Request-Id.',
+    },
+  })
+  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: `${API_TITLE} docs` }))
+  return app
+}
+
+export type App = ReturnType<typeof createApp>

@@ -1,0 +1,41 @@
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
+
+export type LogFields = Record<string, unknown>
+
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void
+  info(msg: string, fields?: LogFields): void
+  warn(msg: string, fields?: LogFields): void
+  error(msg: string, fields?: LogFields): void
+}
+
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 }
+
+/**
+ * Structured logs: one JSON object per line on the console (Workers Logs, `wrangler tail` and Node
+ * all collect console output). Callers pass ids and outcomes, never tokens, codes or bodies.
+ */
+export function createLogger(level: LogLevel = 'info', sink: (line: string) => void = console.log) {
+  const write = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: LogFields) => {
+    if (RANK[lvl] < RANK[level]) return
+    sink(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields }))
+  }
+  const logger: Logger = {
+    debug: (msg, fields) => write('debug', msg, fields),
+    info: (msg, fields) => write('info', msg, fields),
+    warn: (msg, fields) => write('warn', msg, fields),
+    error: (msg, fields) => write('error', msg, fields),
+  }
+  return logger
+}
+
+/** Error facts safe to log: name, message, stack, and the same for its cause. */
+export function errorFields(error: unknown): LogFields {
+  if (!(error instanceof Error)) return { error: String(error) }
+  return {
+    error: { name: error.name, message: error.message, stack: error.stack },
+    ...(error.cause instanceof Error
+      ? { cause: { name: error.cause.name, message: error.cause.message } }
+      : {}),
+  }
+}

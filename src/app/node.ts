@@ -1,0 +1,103 @@
+/**
+ * Node entry (`npm start`). With no environment it runs fully embedded: in-memory Redis/queue
+ * adapters and PGlite persisted under DATA_DIR (default .data/). With the standard env vars set it
+ * uses Upstash, QStash and Neon like the Worker. Migrations are applied at start.
+ */
+import { mkdir } from 'node:fs/promises'
+import { type ServerType, serve } from '@hono/node-server'
+import type { ExecutionContext } from 'hono'
+import { createDatabase } from '../adapters/postgres/db.ts'
+import { migrateDatabase } from '../adapters/postgres/migrate.ts'
+import { createApp } from './app.ts'
+import { type Container, type ContainerOptions, createContainer } from './deps.ts'
+import { runJobs } from './jobs.ts'
+import { appJobs, appTopics } from './modules.ts'
+
+export interface NodeServer {
+  url: string
+  /** The server's dependency container (scripts and tests reach the adapters through it). */
+  container: Container
+  close(): Promise<void>
+}
+
+export interface NodeServerOptions extends ContainerOptions {
+  env?: Record<string, string | undefined>
+  port?: number
+  hostname?: string
+  /** Run periodic jobs every this many ms (0 = never). Default 60 000. */
+  jobsEveryMs?: number
+}
+
+export async function startNodeServer(options: NodeServerOptions = {}): Promise<NodeServer> {
+  const env = options.env ?? process.env
+  const container = await createContainer(
+    env,
+    {
+      databasePerRequest: false,
+      requireCloudServices: false,
+      embeddedDatabase: async (config) => {
+        if (config.dataDir === ':memory:') return createDatabase({ driver: 'pglite' })
+        const dataDir = `${config.dataDir}/pglite`
+        await mkdir(dataDir, { recursive: true })
+        return createDatabase({ driver: 'pglite', dataDir })
+      },
+      prepareDatabase: migrateDatabase,
+    },
+    { topics: appTopics, ...options }
+  )
+  const app = createApp(container)
+  const inflight = new Set<Promise<unknown>>()
+  const ctx: ExecutionContext = {
+    waitUntil(work: Promise<unknown>) {
+      const settled = work.catch(() => {})
+      inflight.add(settled)
+      settled.finally(() => inflight.delete(settled))
+    },
+    passThroughOnException() {},
+    props: {},
+  }
+  const jobsEveryMs = options.jobsEveryMs ?? 60_000
+  const timer =
+    jobsEveryMs > 0 && appJobs.length > 0
+      ? setInterval(() => ctx.waitUntil(runJobs(container, appJobs, 'timer')), jobsEveryMs)
+      : undefined
+  const hostname = options.hostname ?? '127.0.0.1'
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve(
+      { fetch: (req) => app.fetch(req, env, ctx), port: options.port ?? 3000, hostname },
+      () => resolve(s)
+    )
+  })
+  const address = server.address()
+  const port = typeof address === 'object' && address ? address.port : options.port
+  const url = `http://${hostname}:${port}`
+  container.log.info('listening', {
+    url,
+    redis: container.config.redis ? 'upstash' : 'memory',
+    queue: container.config.qstash ? 'qstash' : 'memory',
+    database: container.config.database ? 'neon-serverless' : 'pglite',
+  })
+  return {
+    url,
+    container,
+    async close() {
+      clearInterval(timer)
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await Promise.all(inflight)
+      await container.close()
+    },
+  }
+}
+
+if (import.meta.main) {
+  const server = await startNodeServer({
+    port: Number(process.env.PORT ?? 3000),
+    hostname: process.env.HOST ?? '127.0.0.1',
+  })
+  const stop = async () => {
+    await server.close()
+    process.exit(0)
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+}

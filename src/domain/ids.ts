@@ -1,0 +1,19 @@
+/** 2022-01-01T00:00:00Z in seconds: the epoch of order-style ids (as in the original hmdp). */
+export const ID_EPOCH_SECONDS = 1_640_995_200
+
+/**
+ * Composes an order-style id: seconds since ID_EPOCH_SECONDS in the high bits, a per-day sequence
+ * (1..2^32-1) in the low 32 bits. Decimal string, because the value exceeds 2^53.
+ */
+export function composeId(nowMs: number, sequence: number): string {
+  if (!Number.isInteger(sequence) || sequence < 1 || sequence >= 2 ** 32) {
+    throw new RangeError(`id sequence out of range: ${sequence}`)
+  }
+  const seconds = BigInt(Math.floor(nowMs / 1000) - ID_EPOCH_SECONDS)
+  return ((seconds << 32n) | BigInt(sequence)).toString()
+}
+
+/** The UTC calendar day of `nowMs` as yyyymmdd: the bucket of the per-day id sequence. */
+export function utcDay(nowMs: number): string {
+  return new Date(nowMs).toISOString().slice(0, 10).replaceAll('-', '')
+}
