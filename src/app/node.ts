@@ -3,7 +3,6 @@
  * adapters and PGlite persisted under DATA_DIR (default .data/). With the standard env vars set it
  * uses Upstash, QStash and Neon like the Worker. Migrations are applied at start.
  */
-import { mkdir } from 'node:fs/promises'
 import { type ServerType, serve } from '@hono/node-server'
 import type { ExecutionContext } from 'hono'
 import { createDatabase } from '../adapters/postgres/db.ts'
@@ -35,12 +34,12 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
     {
       databasePerRequest: false,
       requireCloudServices: false,
-      embeddedDatabase: async (config) => {
-        if (config.dataDir === ':memory:') return createDatabase({ driver: 'pglite' })
-        const dataDir = `${config.dataDir}/pglite`
-        await mkdir(dataDir, { recursive: true })
-        return createDatabase({ driver: 'pglite', dataDir })
-      },
+      embeddedDatabase: (config) =>
+        createDatabase(
+          config.dataDir === ':memory:'
+            ? { driver: 'pglite' }
+            : { driver: 'pglite', dataDir: `${config.dataDir}/pglite` }
+        ),
       prepareDatabase: migrateDatabase,
     },
     { topics: appTopics, ...options }

@@ -7,15 +7,23 @@ export class SystemClock implements Clock {
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + Math.max(0, ms)
     return new Promise((resolve) => {
       if (signal?.aborted) return resolve()
-      const timer = setTimeout(done, Math.max(0, ms))
-      function done() {
+      let timer: ReturnType<typeof setTimeout>
+      const done = () => {
         clearTimeout(timer)
         signal?.removeEventListener('abort', done)
         resolve()
       }
+      // Timers may fire a millisecond early by Date.now(); wait out the remainder so the contract
+      // "resolves once `ms` have passed on this clock" holds exactly.
+      const wait = () => {
+        const left = deadline - Date.now()
+        timer = left > 0 ? setTimeout(wait, left) : setTimeout(done, 0)
+      }
       signal?.addEventListener('abort', done, { once: true })
+      wait()
     })
   }
 }
