@@ -21,6 +21,7 @@ const EnvSchema = z.object({
   DATABASE_URL: optionalText,
   NEON_LOCAL_PROXY: optionalText,
   DATA_DIR: z.string().default('.data'),
+  ADMIN_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
 })
 
 export interface AppConfig {
@@ -37,6 +38,8 @@ export interface AppConfig {
   database: { url: string; localProxy: string | undefined } | undefined
   /** Where the embedded (Node, no DATABASE_URL) database persists; ':memory:' keeps it in memory. */
   dataDir: string
+  /** Bearer token of the admin API (ADMIN_TOKEN); admin routes answer 403 while unset. */
+  adminToken: string | undefined
 }
 
 export class ConfigError extends Error {
@@ -90,5 +93,6 @@ export function loadConfig(env: Record<string, unknown>): AppConfig {
       : undefined,
     database: e.DATABASE_URL ? { url: e.DATABASE_URL, localProxy: e.NEON_LOCAL_PROXY } : undefined,
     dataDir: e.DATA_DIR,
+    adminToken: e.ADMIN_TOKEN,
   }
 }
