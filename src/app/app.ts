@@ -2,12 +2,15 @@ import { OpenAPIHono } from '@hono/zod-openapi'
 import { Scalar } from '@scalar/hono-api-reference'
 import { requestId } from 'hono/request-id'
 import type { Container } from './deps.ts'
+import { loadSession } from './http/auth.ts'
 import type { AppEnv } from './http/env.ts'
 import { errorHandler } from './http/errors.ts'
 import { problem } from './http/problem.ts'
 import { validationHook } from './http/validation.ts'
+import { auth } from './routes/auth.ts'
 import { health } from './routes/health.ts'
 import { queue } from './routes/queue.ts'
+import { users } from './routes/users.ts'
 
 export const API_TITLE = 'edge-seckill API'
 export const API_VERSION = '0.1.0'
@@ -42,14 +45,23 @@ export function createApp(container: Container) {
     }
   })
 
+  app.use(loadSession)
+
   app.onError(errorHandler(() => log))
   app.notFound((c) =>
     problem(c, 404, 'ROUTE_NOT_FOUND', `No route for ${c.req.method} ${c.req.path}`)
   )
 
   app.route('/', health)
+  app.route('/', auth)
+  app.route('/', users)
   app.route('/', queue)
 
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'Session token from POST /auth/login',
+  })
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {

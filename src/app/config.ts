@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import type { AuthPolicy } from '../domain/auth/auth.ts'
 import type { LogLevel } from './log.ts'
 
 const optionalText = z
@@ -6,6 +7,53 @@ const optionalText = z
   .trim()
   .transform((v) => (v === '' ? undefined : v))
   .optional()
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** '30m', '90s', '1h', '250ms' or a bare number of ms. */
+export function parseDuration(text: string): number | null {
+  const m = text.trim().match(/^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/)
+  if (!m) return null
+  return Math.round(Number(m[1]) * UNITS[m[2] ?? 'ms']!)
+}
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const ms = parseDuration(v)
+      if (ms === null || ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: 'expected a duration like 30m, 90s or 1500ms' })
+        return z.NEVER
+      }
+      return ms
+    })
+
+/** 'off', or comma-separated tiers 'max/window' such as '1/1m,5/5m,10/20m'. */
+const tiers = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      if (v.trim() === 'off') return []
+      const out: { max: number; windowMs: number }[] = []
+      for (const part of v.split(',')) {
+        const [max, window] = part.split('/')
+        const windowMs = window ? parseDuration(window) : null
+        if (!max || !/^\d+$/.test(max.trim()) || !windowMs) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `bad tier "${part}" (expected max/window, e.g. 5/5m)`,
+          })
+          return z.NEVER
+        }
+        out.push({ max: Number(max), windowMs })
+      }
+      return out
+    })
+
+const count = (fallback: number) => z.coerce.number().int().min(0).default(fallback)
 
 const EnvSchema = z.object({
   APP_ENV: z.enum(['production', 'development', 'test']).default('development'),
@@ -21,6 +69,13 @@ const EnvSchema = z.object({
   DATABASE_URL: optionalText,
   NEON_LOCAL_PROXY: optionalText,
   DATA_DIR: z.string().default('.data'),
+  SESSION_TTL: duration('30m'),
+  SESSION_RENEW_AFTER: z.coerce.number().min(0).max(1).default(0.5),
+  SESSION_MAX_RENEWALS: count(10),
+  AUTH_CODE_TTL: duration('2m'),
+  AUTH_CODE_SEND_LIMITS: tiers('1/1m,5/5m,10/20m'),
+  AUTH_LOGIN_MAX_FAILURES: count(5).pipe(z.number().min(1)),
+  AUTH_LOGIN_LOCK: duration('15m'),
   ADMIN_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
 })
 
@@ -40,6 +95,7 @@ export interface AppConfig {
   dataDir: string
   /** Bearer token of the admin API (ADMIN_TOKEN); admin routes answer 403 while unset. */
   adminToken: string | undefined
+  auth: AuthPolicy
 }
 
 export class ConfigError extends Error {
@@ -94,5 +150,16 @@ export function loadConfig(env: Record<string, unknown>): AppConfig {
     database: e.DATABASE_URL ? { url: e.DATABASE_URL, localProxy: e.NEON_LOCAL_PROXY } : undefined,
     dataDir: e.DATA_DIR,
     adminToken: e.ADMIN_TOKEN,
+    auth: {
+      codeDigits: 6,
+      codeTtlMs: e.AUTH_CODE_TTL,
+      sendTiers: e.AUTH_CODE_SEND_LIMITS,
+      login: { maxFailures: e.AUTH_LOGIN_MAX_FAILURES, lockMs: e.AUTH_LOGIN_LOCK },
+      session: {
+        ttlMs: e.SESSION_TTL,
+        renewAfterFraction: e.SESSION_RENEW_AFTER,
+        maxRenewals: e.SESSION_MAX_RENEWALS,
+      },
+    },
   }
 }

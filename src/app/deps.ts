@@ -6,19 +6,30 @@
  */
 import { MemoryIds } from '../adapters/memory/ids.ts'
 import { MemoryLock } from '../adapters/memory/lock.ts'
+import { MemoryLoginCodes } from '../adapters/memory/login-codes.ts'
 import { MemoryQueue, RejectAllVerifier } from '../adapters/memory/queue.ts'
+import { MemorySessionStore } from '../adapters/memory/sessions.ts'
+import { MemoryWindowLimiter } from '../adapters/memory/window-limiter.ts'
 import { createDatabase, type DatabaseHandle } from '../adapters/postgres/db.ts'
 import { DrizzleUserRepository } from '../adapters/postgres/user-repository.ts'
 import { createQStashClient, QStashQueue, QStashVerifier } from '../adapters/qstash/queue.ts'
 import { SystemClock } from '../adapters/system/clock.ts'
+import { LogCodeSender } from '../adapters/system/code-sender.ts'
 import { createUpstashRedis } from '../adapters/upstash/client.ts'
 import { UpstashIds } from '../adapters/upstash/ids.ts'
 import { UpstashLock } from '../adapters/upstash/lock.ts'
+import { UpstashLoginCodes } from '../adapters/upstash/login-codes.ts'
+import { UpstashSessionStore } from '../adapters/upstash/sessions.ts'
+import { UpstashWindowLimiter } from '../adapters/upstash/window-limiter.ts'
 import type { Clock } from '../domain/ports/clock.ts'
+import type { CodeSender } from '../domain/ports/code-sender.ts'
 import type { Ids } from '../domain/ports/ids.ts'
 import type { Lock } from '../domain/ports/lock.ts'
+import type { LoginCodes } from '../domain/ports/login-codes.ts'
 import type { DeliveryVerifier, Queue, TopicHandlers } from '../domain/ports/queue.ts'
+import type { SessionStore } from '../domain/ports/session.ts'
 import type { UserRepository } from '../domain/ports/users.ts'
+import type { WindowLimiter } from '../domain/ports/window-limiter.ts'
 import { type AppConfig, ConfigError, loadConfig } from './config.ts'
 import { createLogger, errorFields, type Logger } from './log.ts'
 
@@ -31,13 +42,21 @@ export interface Probe {
   check(): Promise<void>
 }
 
+/** The adapters that live in Redis (Upstash) or, without it, in memory. */
+interface RedisBacked {
+  ids: Ids
+  lock: Lock
+  sessions: SessionStore
+  codes: LoginCodes
+  limiter: WindowLimiter
+}
+
 /** Everything a request handler or job may use. */
-export interface Deps {
+export interface Deps extends RedisBacked {
   config: AppConfig
   log: Logger
   clock: Clock
-  ids: Ids
-  lock: Lock
+  codeSender: CodeSender
   queue: Queue
   verifier: DeliveryVerifier
   users: UserRepository
@@ -102,18 +121,34 @@ export async function createContainer(
   const topicsFor = options.topics ?? (() => ({}))
   const probes: Probe[] = []
 
-  let ids: Ids
-  let lock: Lock
+  // Everything Redis-backed: Upstash when configured, else the in-memory equivalents.
+  let kv: RedisBacked
   if (config.redis) {
     const redis = createUpstashRedis(config.redis)
-    ids = new UpstashIds(redis, clock, config.redisKeyPrefix)
-    lock = new UpstashLock(redis, clock, config.redisKeyPrefix)
+    const prefix = config.redisKeyPrefix
+    kv = {
+      ids: new UpstashIds(redis, clock, prefix),
+      lock: new UpstashLock(redis, clock, prefix),
+      sessions: new UpstashSessionStore(redis, clock, prefix),
+      codes: new UpstashLoginCodes(redis, clock, prefix),
+      limiter: new UpstashWindowLimiter(redis, clock, prefix),
+    }
     probes.push({ name: 'redis', adapter: 'upstash', check: async () => void (await redis.ping()) })
   } else {
-    ids = new MemoryIds(clock)
-    lock = new MemoryLock(clock)
+    kv = {
+      ids: new MemoryIds(clock),
+      lock: new MemoryLock(clock),
+      sessions: new MemorySessionStore(clock),
+      codes: new MemoryLoginCodes(clock),
+      limiter: new MemoryWindowLimiter(clock),
+    }
     probes.push({ name: 'redis', adapter: 'memory', check: async () => {} })
   }
+  const codeSender = new LogCodeSender({
+    production: config.env === 'production',
+    log: (msg, fields) => log.info(msg, fields),
+    warn: (msg, fields) => log.warn(msg, fields),
+  })
 
   let shared: DatabaseHandle | undefined
   const openDatabase = async (): Promise<DatabaseHandle> => {
@@ -179,8 +214,8 @@ export async function createContainer(
       config,
       log,
       clock,
-      ids,
-      lock,
+      ...kv,
+      codeSender,
       queue,
       verifier,
       users: new DrizzleUserRepository(db.db),

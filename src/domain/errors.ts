@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'CONFLICT'
   | 'RATE_LIMITED'
+  | 'INVALID_CODE'
+  | 'LOGIN_LOCKED'
   | 'DEPENDENCY_UNAVAILABLE'
   | 'LOCK_TIMEOUT'
 

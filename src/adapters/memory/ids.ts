@@ -1,7 +1,7 @@
 import { composeId, utcDay } from '../../domain/ids.ts'
 import type { Clock } from '../../domain/ports/clock.ts'
 import type { Ids } from '../../domain/ports/ids.ts'
-import { randomToken } from '../system/random.ts'
+import { randomDigits, randomToken } from '../system/random.ts'
 
 /** Ids from an in-process per-day counter: unique within one process only (tests, embedded mode). */
 export class MemoryIds implements Ids {
@@ -22,5 +22,9 @@ export class MemoryIds implements Ids {
 
   token(bytes?: number): string {
     return randomToken(bytes)
+  }
+
+  digits(digits: number): string {
+    return randomDigits(digits)
   }
 }

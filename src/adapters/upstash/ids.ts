@@ -1,7 +1,7 @@
 import { composeId, utcDay } from '../../domain/ids.ts'
 import type { Clock } from '../../domain/ports/clock.ts'
 import type { Ids } from '../../domain/ports/ids.ts'
-import { randomToken } from '../system/random.ts'
+import { randomDigits, randomToken } from '../system/random.ts'
 import { type Redis, redisCall } from './client.ts'
 
 /** Per-day sequence keys live two days (the original's `icr:*` keys never expired). */
@@ -33,5 +33,9 @@ export class UpstashIds implements Ids {
 
   token(bytes?: number): string {
     return randomToken(bytes)
+  }
+
+  digits(digits: number): string {
+    return randomDigits(digits)
   }
 }

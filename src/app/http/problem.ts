@@ -11,6 +11,8 @@ export const STATUS_OF: Record<ErrorCode, ContentfulStatusCode> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   RATE_LIMITED: 429,
+  INVALID_CODE: 401,
+  LOGIN_LOCKED: 429,
   DEPENDENCY_UNAVAILABLE: 503,
   LOCK_TIMEOUT: 503,
 }

@@ -10,4 +10,6 @@ export interface Ids {
   next(kind: string): Promise<string>
   /** A fresh secret from a CSPRNG: 128 bits (16 bytes) unless told otherwise, base64url, no padding. */
   token(bytes?: number): string
+  /** A uniformly random string of `digits` decimal digits from a CSPRNG (e.g. a login code). */
+  digits(digits: number): string
 }

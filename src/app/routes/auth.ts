@@ -1,0 +1,117 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import { login, logout, requestCode } from '../../domain/auth/auth.ts'
+import { normalizePhone } from '../../domain/auth/phone.ts'
+import { authDeps, requireUser } from '../http/auth.ts'
+import type { AppEnv } from '../http/env.ts'
+import { problemResponse } from '../http/problem.ts'
+import { validationHook } from '../http/validation.ts'
+import { MeSchema, me } from './users.ts'
+
+const Phone = z
+  .string()
+  .max(32)
+  .refine((v) => normalizePhone(v) !== null, {
+    message: 'expected a mainland China mobile number (e.g. 13812345678) or an E.164 number',
+  })
+  .openapi({ example: '13812345678' })
+
+const json = <T extends z.ZodType>(schema: T) => ({
+  required: true,
+  content: { 'application/json': { schema } },
+})
+
+const sendCode = createRoute({
+  method: 'post',
+  path: '/auth/code',
+  tags: ['auth'],
+  summary: 'Send a one-time login code',
+  description:
+    'Stores a 6-digit code (2 min) and sends it through the CodeSender. Throttled per phone by sliding windows (default 1/min, 5/5 min, 10/20 min); outside production the response carries `devCode`.',
+  request: { body: json(z.object({ phone: Phone })) },
+  responses: {
+    202: {
+      description: 'Code sent',
+      content: {
+        'application/json': {
+          schema: z.object({
+            phone: z.string().openapi({ example: '+8613812345678' }),
+            expiresInSeconds: z.number().int(),
+            devCode: z.string().optional().openapi({ description: 'Only outside production' }),
+          }),
+        },
+      },
+    },
+    400: problemResponse('Invalid phone'),
+    429: problemResponse('Too many codes for this phone (`tier`, Retry-After)'),
+  },
+})
+
+const LoginResult = z
+  .object({
+    token: z.string().openapi({ description: 'Bearer token (128-bit, URL-safe)' }),
+    expiresAt: z.string().openapi({ format: 'date-time' }),
+    created: z.boolean().openapi({ description: 'true on the first login of this phone' }),
+    user: MeSchema,
+  })
+  .openapi('LoginResult')
+
+const doLogin = createRoute({
+  method: 'post',
+  path: '/auth/login',
+  tags: ['auth'],
+  summary: 'Log in with phone + code',
+  description:
+    'Checks and consumes the code atomically (one-time). Wrong codes count; the 5th locks the phone for 15 min. The first login creates the user.',
+  request: {
+    body: json(
+      z.object({
+        phone: Phone,
+        code: z
+          .string()
+          .regex(/^\d{6}$/, 'expected 6 digits')
+          .openapi({ example: '042917' }),
+      })
+    ),
+  },
+  responses: {
+    200: { description: 'Logged in', content: { 'application/json': { schema: LoginResult } } },
+    400: problemResponse('Invalid input'),
+    401: problemResponse('INVALID_CODE (with attemptsLeft)'),
+    429: problemResponse('LOGIN_LOCKED (Retry-After)'),
+  },
+})
+
+const doLogout = createRoute({
+  method: 'post',
+  path: '/auth/logout',
+  tags: ['auth'],
+  summary: 'End the session',
+  security: [{ bearerAuth: [] }],
+  middleware: [requireUser] as const,
+  responses: { 204: { description: 'Session ended' }, 401: problemResponse('No valid session') },
+})
+
+export const auth = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
+  .openapi(sendCode, async (c) => {
+    const deps = authDeps(c.var.deps)
+    const sent = await requestCode(deps, c.req.valid('json').phone)
+    const dev = deps.config.env !== 'production' ? { devCode: sent.code } : {}
+    return c.json({ phone: sent.phone, expiresInSeconds: sent.expiresInMs / 1000, ...dev }, 202)
+  })
+  .openapi(doLogin, async (c) => {
+    const { phone, code } = c.req.valid('json')
+    const { session, user, created } = await login(authDeps(c.var.deps), phone, code)
+    return c.json(
+      {
+        token: session.token,
+        expiresAt: new Date(session.expiresAt).toISOString(),
+        created,
+        user: me(user),
+      },
+      200
+    )
+  })
+  .openapi(doLogout, async (c) => {
+    await logout(c.var.deps, c.var.session!.token)
+    return c.body(null, 204)
+  })

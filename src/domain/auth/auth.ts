@@ -1,0 +1,130 @@
+import { DomainError } from '../errors.ts'
+import type { Clock } from '../ports/clock.ts'
+import type { CodeSender } from '../ports/code-sender.ts'
+import type { Ids } from '../ports/ids.ts'
+import type { CodePolicy, LoginCodes } from '../ports/login-codes.ts'
+import type { Session, SessionStore } from '../ports/session.ts'
+import type { User, UserRepository } from '../ports/users.ts'
+import type { WindowLimiter, WindowTier } from '../ports/window-limiter.ts'
+import { normalizePhone } from './phone.ts'
+
+export interface AuthPolicy {
+  /** Login code length and lifetime. */
+  codeDigits: number
+  codeTtlMs: number
+  /** Code-send throttle per phone, checked together; empty = off. */
+  sendTiers: readonly WindowTier[]
+  /** Wrong-code limit and lock length. */
+  login: CodePolicy
+  session: {
+    ttlMs: number
+    /** Renew once this fraction of the TTL has elapsed since the last renewal (0..1). */
+    renewAfterFraction: number
+    /** Renewals allowed per session; after that it runs out and the user logs in again. */
+    maxRenewals: number
+  }
+}
+
+export interface AuthDeps {
+  clock: Clock
+  ids: Ids
+  users: UserRepository
+  sessions: SessionStore
+  codes: LoginCodes
+  limiter: WindowLimiter
+  sender: CodeSender
+  policy: AuthPolicy
+}
+
+/** Session tokens are 128-bit base64url strings; anything else is not worth a lookup. */
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{22}$/
+
+function phoneOrThrow(raw: string): string {
+  const phone = normalizePhone(raw)
+  if (!phone)
+    throw new DomainError('VALIDATION_FAILED', 'not a valid phone number', { field: 'phone' })
+  return phone
+}
+
+/** Human form of a tier for error messages: "1 per 60s". */
+export function describeTier(tier: WindowTier): string {
+  return `${tier.max} per ${Math.round(tier.windowMs / 1000)}s`
+}
+
+/**
+ * Sends a fresh one-time login code to `rawPhone`, unless a send tier refuses it
+ * (DomainError RATE_LIMITED with `retryAfterMs` and the refusing `tier`).
+ */
+export async function requestCode(deps: AuthDeps, rawPhone: string) {
+  const phone = phoneOrThrow(rawPhone)
+  const { policy } = deps
+  if (policy.sendTiers.length > 0) {
+    const verdict = await deps.limiter.hit(`code:${phone}`, policy.sendTiers)
+    if (!verdict.allowed) {
+      const tier = policy.sendTiers[verdict.tier]!
+      throw new DomainError(
+        'RATE_LIMITED',
+        `too many codes for this phone (${describeTier(tier)})`,
+        {
+          retryAfterMs: verdict.retryAfterMs,
+          tier: describeTier(tier),
+        }
+      )
+    }
+  }
+  const code = deps.ids.digits(policy.codeDigits)
+  await deps.codes.issue(phone, code, policy.codeTtlMs)
+  await deps.sender.send(phone, code)
+  return { phone, code, expiresInMs: policy.codeTtlMs }
+}
+
+/**
+ * Exchanges a phone + code for a session, creating the user on first login. The code is checked
+ * and consumed atomically; wrong codes count towards a lock.
+ */
+export async function login(
+  deps: AuthDeps,
+  rawPhone: string,
+  code: string
+): Promise<{ session: Session; user: User; created: boolean }> {
+  const phone = phoneOrThrow(rawPhone)
+  const check = await deps.codes.verify(phone, code, deps.policy.login)
+  if (!check.ok) {
+    if (check.reason === 'locked') {
+      throw new DomainError('LOGIN_LOCKED', 'too many wrong codes: login is locked for a while', {
+        retryAfterMs: check.retryAfterMs,
+      })
+    }
+    throw new DomainError('INVALID_CODE', 'wrong, expired or already used code', {
+      attemptsLeft: check.attemptsLeft,
+    })
+  }
+  const { user, created } = await deps.users.findOrCreateByPhone(phone, `user_${deps.ids.token(6)}`)
+  const snapshot = { id: user.id, nickname: user.nickname, icon: user.icon }
+  const session = await deps.sessions.create(deps.ids.token(), snapshot, deps.policy.session.ttlMs)
+  return { session, user, created }
+}
+
+/**
+ * The live session behind `token`, renewing it when due: at least `renewAfterFraction` of the TTL
+ * has passed since the last renewal and the cap is not reached. A request that does not renew costs
+ * one store read; only a due renewal adds a second (atomic, so concurrent requests renew once).
+ */
+export async function authenticate(deps: AuthDeps, token: string): Promise<Session | null> {
+  if (!TOKEN_SHAPE.test(token)) return null
+  const session = await deps.sessions.get(token)
+  if (!session) return null
+  const { ttlMs, renewAfterFraction, maxRenewals } = deps.policy.session
+  const minElapsedMs = Math.floor(ttlMs * renewAfterFraction)
+  const now = deps.clock.now()
+  if (now - session.renewedAt < minElapsedMs || session.renewals >= maxRenewals) return session
+  const outcome = await deps.sessions.renew(token, ttlMs, minElapsedMs, maxRenewals)
+  if (outcome === 'missing') return null
+  if (outcome !== 'renewed') return session
+  return { ...session, renewedAt: now, expiresAt: now + ttlMs, renewals: session.renewals + 1 }
+}
+
+/** Ends the session (idempotent). */
+export async function logout(deps: Pick<AuthDeps, 'sessions'>, token: string): Promise<void> {
+  await deps.sessions.revoke(token)
+}

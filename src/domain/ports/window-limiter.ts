@@ -1,0 +1,19 @@
+/** A sliding-window tier: at most `max` events within any `windowMs`. */
+export interface WindowTier {
+  windowMs: number
+  max: number
+}
+
+export type TierVerdict =
+  | { allowed: true }
+  /** `tier` is the index in the given list; `retryAfterMs` is when that tier admits one more. */
+  | { allowed: false; tier: number; retryAfterMs: number }
+
+/** Counts events per key in sliding windows (e.g. login-code sends per phone). */
+export interface WindowLimiter {
+  /**
+   * Atomically checks every tier for `key` and, only if all allow, records one event now. Events
+   * older than the longest window are forgotten.
+   */
+  hit(key: string, tiers: readonly WindowTier[]): Promise<TierVerdict>
+}

@@ -1,0 +1,97 @@
+import { ManualClock } from '../../src/adapters/memory/clock.ts'
+import type { Deps, TopicFactory } from '../../src/app/deps.ts'
+import { type NodeServer, startNodeServer } from '../../src/app/node.ts'
+import { type LocalStack, startLocalStack } from '../stack/index.ts'
+import { createTestDatabase, type TestDatabase } from './db.ts'
+import { freePort } from './net.ts'
+import { deleteByPrefix, directRedis, uniquePrefix } from './redis.ts'
+import { REDIS_URL } from './services.ts'
+
+export type AppKind = 'memory' | 'real'
+
+export interface TestApp {
+  kind: AppKind
+  url: string
+  clock: ManualClock
+  server: NodeServer
+  /** The real stand-ins (only for kind 'real'). */
+  stack: LocalStack | undefined
+  /** Redis key prefix of this app (kind 'real'). */
+  prefix: string
+  /** The app's long-lived dependencies (the Node server shares one scope). */
+  deps(): Promise<Deps>
+  fetch(path: string, init?: RequestInit & { token?: string; json?: unknown }): Promise<Response>
+  close(): Promise<void>
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>
+  topics?: TopicFactory
+  /** Start time of the manual clock. */
+  start?: number
+}
+
+/**
+ * Starts the app as a real HTTP server on a manual clock. 'memory': embedded adapters and an
+ * in-memory PGlite. 'real': the Upstash gateway over the local Redis (own key prefix), the QStash
+ * stand-in delivering back to this server, and Postgres (a fresh database) through the Neon proxy.
+ */
+export async function startTestApp(kind: AppKind, options: TestAppOptions = {}): Promise<TestApp> {
+  const clock = new ManualClock(options.start)
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  const prefix = uniquePrefix(kind)
+  let db: TestDatabase | undefined
+  let stack: LocalStack | undefined
+  let env: Record<string, string> = { APP_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: ':memory:' }
+  if (kind === 'real') {
+    db = await createTestDatabase()
+    stack = await startLocalStack({
+      redisUrl: REDIS_URL,
+      databaseUrl: db.url,
+      qstash: { clock: 'manual' },
+    })
+    env = { ...env, ...stack.env, PUBLIC_URL: url, REDIS_KEY_PREFIX: prefix }
+  }
+  const server = await startNodeServer({
+    port,
+    env: { ...env, ...options.env },
+    clock,
+    ...(options.topics ? { topics: options.topics } : {}),
+  })
+  return {
+    kind,
+    url,
+    clock,
+    server,
+    stack,
+    prefix,
+    deps: async () => (await server.container.scope()).deps,
+    fetch(path, init = {}) {
+      const { token, json, headers, ...rest } = init
+      const h = new Headers(headers)
+      if (token) h.set('authorization', `Bearer ${token}`)
+      if (json !== undefined) h.set('content-type', 'application/json')
+      return fetch(`${url}${path}`, {
+        ...rest,
+        headers: h,
+        ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+      })
+    },
+    async close() {
+      await server.close()
+      await stack?.close()
+      await db?.drop()
+      if (kind === 'real') {
+        const redis = await directRedis()
+        await deleteByPrefix(redis, prefix)
+        await redis.quit()
+      }
+    },
+  }
+}
+
+/** The kinds to run an end-to-end suite on: memory always, 'real' when Redis and Postgres exist. */
+export function appKinds(services: { redis: boolean; postgres: boolean }): AppKind[] {
+  return services.redis && services.postgres ? ['memory', 'real'] : ['memory']
+}
