@@ -6,10 +6,19 @@ import { loadSession } from './http/auth.ts'
 import type { AppEnv } from './http/env.ts'
 import { errorHandler } from './http/errors.ts'
 import { problem } from './http/problem.ts'
+import { trackVisitors } from './http/social.ts'
 import { validationHook } from './http/validation.ts'
 import { auth } from './routes/auth.ts'
+import { blogRoutes } from './routes/blogs.ts'
+import { feedRoutes } from './routes/feed.ts'
+import { followRoutes } from './routes/follows.ts'
 import { health } from './routes/health.ts'
+import { orderRoutes } from './routes/orders.ts'
 import { queue } from './routes/queue.ts'
+import { seckillHotPath } from './routes/seckill.ts'
+import { shopRoutes } from './routes/shops.ts'
+import { signInRoutes } from './routes/signin.ts'
+import { statsRoutes } from './routes/stats.ts'
 import { users } from './routes/users.ts'
 
 export const API_TITLE = 'edge-seckill API'
@@ -45,7 +54,12 @@ export function createApp(container: Container) {
     }
   })
 
+  // The flash-sale hot path authenticates itself (its session read shares one pipelined Redis
+  // request with the rate limits), so it is mounted before the global session middleware.
+  app.route('/', seckillHotPath)
   app.use(loadSession)
+  // Unique visitors: successful GET page views, recorded after the response (UV_TRACKING).
+  app.use(trackVisitors)
 
   app.onError(errorHandler(() => log))
   app.notFound((c) =>
@@ -55,6 +69,13 @@ export function createApp(container: Container) {
   app.route('/', health)
   app.route('/', auth)
   app.route('/', users)
+  app.route('/', shopRoutes)
+  app.route('/', orderRoutes)
+  app.route('/', blogRoutes)
+  app.route('/', followRoutes)
+  app.route('/', feedRoutes)
+  app.route('/', signInRoutes)
+  app.route('/', statsRoutes)
   app.route('/', queue)
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {

@@ -1,5 +1,9 @@
 import { z } from 'zod'
 import type { AuthPolicy } from '../domain/auth/auth.ts'
+import type { CacheStrategy } from '../domain/cache/client.ts'
+import type { SeckillPolicy } from '../domain/seckill/seckill.ts'
+import { isTimeZone } from '../domain/social/calendar.ts'
+import type { SocialPolicy } from '../domain/social/policy.ts'
 import type { LogLevel } from './log.ts'
 
 const optionalText = z
@@ -55,6 +59,15 @@ const tiers = (fallback: string) =>
 
 const count = (fallback: number) => z.coerce.number().int().min(0).default(fallback)
 
+/** 'off', or a token bucket 'tokens/interval' such as '5/1s' (bucket size = tokens). */
+const bucket = (fallback: string) =>
+  tiers(fallback).pipe(
+    z
+      .array(z.object({ max: z.number(), windowMs: z.number() }))
+      .max(1, 'expected one bucket, e.g. 5/1s')
+      .transform((b) => (b[0] ? { tokens: b[0].max, intervalMs: b[0].windowMs } : null))
+  )
+
 const EnvSchema = z.object({
   APP_ENV: z.enum(['production', 'development', 'test']).default('development'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -76,7 +89,33 @@ const EnvSchema = z.object({
   AUTH_CODE_SEND_LIMITS: tiers('1/1m,5/5m,10/20m'),
   AUTH_LOGIN_MAX_FAILURES: count(5).pipe(z.number().min(1)),
   AUTH_LOGIN_LOCK: duration('15m'),
+  SECKILL_USER_LIMIT: bucket('5/1s'),
+  SECKILL_GLOBAL_LIMIT: bucket('10000/1s'),
+  SECKILL_PERSIST_RETRIES: count(3),
+  SECKILL_RELAY_AFTER: duration('10s'),
+  SECKILL_RETENTION: duration('7d'),
+  ORDER_PAY_TIMEOUT: duration('15m'),
+  RECONCILE_GRACE: duration('60s'),
+  APP_TIMEZONE: z
+    .string()
+    .default('UTC')
+    .refine(isTimeZone, 'expected an IANA time zone such as UTC or Asia/Shanghai'),
+  FEED_INBOX_MAX: count(1000).pipe(z.number().min(1)),
+  FEED_FANOUT_BATCH: count(500).pipe(z.number().min(1).max(5000)),
+  UV_TRACKING: z.enum(['on', 'off']).default('on'),
   ADMIN_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  SHOP_CACHE_STRATEGY: z.enum(['logical', 'mutex', 'pass-through']).default('logical'),
+  CACHE_TTL: duration('30m'),
+  CACHE_NULL_TTL: duration('2m'),
+  CACHE_TTL_JITTER: z.coerce.number().min(0).max(1).default(0.1),
+  CACHE_REBUILD_WAIT: duration('3s'),
+  CACHE_LOCK_TTL: duration('10s'),
+  CACHE_L1_TTL: duration('1s'),
+  CACHE_L1_MAX_ENTRIES: count(1000),
+  SHOP_BLOOM_FILTER: z.enum(['on', 'off']).default('on'),
+  BLOOM_EXPECTED_SHOPS: count(100_000).pipe(z.number().min(1)),
+  BLOOM_FP_RATE: z.coerce.number().gt(0).lt(1).default(0.01),
+  SEED_DEMO_DATA: z.enum(['auto', 'true', 'false']).default('auto'),
 })
 
 export interface AppConfig {
@@ -96,6 +135,35 @@ export interface AppConfig {
   /** Bearer token of the admin API (ADMIN_TOKEN); admin routes answer 403 while unset. */
   adminToken: string | undefined
   auth: AuthPolicy
+  /** Blogs, likes, follows, feed, sign-in and UV (APP_TIMEZONE, FEED_*, UV_TRACKING). */
+  social: SocialPolicy
+  seckill: SeckillPolicy & {
+    /** Token buckets of the flash-sale endpoint; null = off. */
+    userLimit: { tokens: number; intervalMs: number } | null
+    globalLimit: { tokens: number; intervalMs: number } | null
+    /** Pending reservations younger than this are left to the consumer by reconciliation. */
+    reconcileGraceMs: number
+  }
+  /** The cache toolkit (src/domain/cache): TTLs, jitter, rebuild lock, isolate-local L1. */
+  cache: {
+    ttlMs: number
+    nullTtlMs: number
+    /** Fraction of the TTL added at random (0..1) so entries written together expire apart. */
+    jitter: number
+    /** How long a request waits for another's rebuild before answering 503 LOCK_TIMEOUT. */
+    rebuildWaitMs: number
+    lockTtlMs: number
+    l1TtlMs: number
+    /** 0 disables the L1 (and with it the degraded mode). */
+    l1MaxEntries: number
+  }
+  shops: {
+    strategy: CacheStrategy
+    /** The shop-id Bloom filter's sizing; undefined = no filter. */
+    bloom: { expected: number; fpRate: number } | undefined
+    /** Seed the demo data set into an empty database on `npm start` (default: in development). */
+    seedDemoData: boolean
+  }
 }
 
 export class ConfigError extends Error {
@@ -150,6 +218,24 @@ export function loadConfig(env: Record<string, unknown>): AppConfig {
     database: e.DATABASE_URL ? { url: e.DATABASE_URL, localProxy: e.NEON_LOCAL_PROXY } : undefined,
     dataDir: e.DATA_DIR,
     adminToken: e.ADMIN_TOKEN,
+    social: {
+      timeZone: e.APP_TIMEZONE,
+      feed: {
+        inboxMax: e.FEED_INBOX_MAX,
+        fanoutBatch: e.FEED_FANOUT_BATCH,
+        fanoutBatchesPerMessage: 20,
+      },
+      uvTracking: e.UV_TRACKING === 'on',
+    },
+    seckill: {
+      userLimit: e.SECKILL_USER_LIMIT,
+      globalLimit: e.SECKILL_GLOBAL_LIMIT,
+      persistRetries: e.SECKILL_PERSIST_RETRIES,
+      relayAfterMs: e.SECKILL_RELAY_AFTER,
+      retentionMs: e.SECKILL_RETENTION,
+      payTimeoutMs: e.ORDER_PAY_TIMEOUT,
+      reconcileGraceMs: e.RECONCILE_GRACE,
+    },
     auth: {
       codeDigits: 6,
       codeTtlMs: e.AUTH_CODE_TTL,
@@ -160,6 +246,24 @@ export function loadConfig(env: Record<string, unknown>): AppConfig {
         renewAfterFraction: e.SESSION_RENEW_AFTER,
         maxRenewals: e.SESSION_MAX_RENEWALS,
       },
+    },
+    cache: {
+      ttlMs: e.CACHE_TTL,
+      nullTtlMs: e.CACHE_NULL_TTL,
+      jitter: e.CACHE_TTL_JITTER,
+      rebuildWaitMs: e.CACHE_REBUILD_WAIT,
+      lockTtlMs: e.CACHE_LOCK_TTL,
+      l1TtlMs: e.CACHE_L1_TTL,
+      l1MaxEntries: e.CACHE_L1_MAX_ENTRIES,
+    },
+    shops: {
+      strategy: e.SHOP_CACHE_STRATEGY,
+      bloom:
+        e.SHOP_BLOOM_FILTER === 'on'
+          ? { expected: e.BLOOM_EXPECTED_SHOPS, fpRate: e.BLOOM_FP_RATE }
+          : undefined,
+      seedDemoData:
+        e.SEED_DEMO_DATA === 'auto' ? e.APP_ENV === 'development' : e.SEED_DEMO_DATA === 'true',
     },
   }
 }

@@ -4,32 +4,76 @@
  * (else in-process delivery), Neon Postgres when DATABASE_URL is set (else the platform's embedded
  * database, PGlite on Node).
  */
+import { MemoryCacheStore } from '../adapters/memory/cache-store.ts'
+import { MemoryFeedInbox } from '../adapters/memory/feed.ts'
+import { MemoryFollowIndex } from '../adapters/memory/follows.ts'
+import { MemoryGeoIndex } from '../adapters/memory/geo.ts'
 import { MemoryIds } from '../adapters/memory/ids.ts'
+import { MemoryLikeIndex } from '../adapters/memory/likes.ts'
 import { MemoryLock } from '../adapters/memory/lock.ts'
 import { MemoryLoginCodes } from '../adapters/memory/login-codes.ts'
 import { MemoryQueue, RejectAllVerifier } from '../adapters/memory/queue.ts'
+import { MemoryRateLimiter } from '../adapters/memory/rate-limiter.ts'
 import { MemorySessionStore } from '../adapters/memory/sessions.ts'
+import { MemorySignInCalendar } from '../adapters/memory/signins.ts'
+import { MemoryStockLedger } from '../adapters/memory/stock-ledger.ts'
+import { MemoryVisitorCounter } from '../adapters/memory/visitors.ts'
 import { MemoryWindowLimiter } from '../adapters/memory/window-limiter.ts'
+import { DrizzleBlogRepository } from '../adapters/postgres/blog-repository.ts'
 import { createDatabase, type DatabaseHandle } from '../adapters/postgres/db.ts'
+import { DrizzleFollowRepository } from '../adapters/postgres/follow-repository.ts'
+import { DrizzleProfileDirectory } from '../adapters/postgres/profile-directory.ts'
+import {
+  DrizzleOrderRepository,
+  DrizzleVoucherRepository,
+} from '../adapters/postgres/seckill-repository.ts'
+import { DrizzleShopRepository } from '../adapters/postgres/shop-repository.ts'
 import { DrizzleUserRepository } from '../adapters/postgres/user-repository.ts'
 import { createQStashClient, QStashQueue, QStashVerifier } from '../adapters/qstash/queue.ts'
 import { SystemClock } from '../adapters/system/clock.ts'
 import { LogCodeSender } from '../adapters/system/code-sender.ts'
+import { UpstashCacheStore } from '../adapters/upstash/cache-store.ts'
 import { createUpstashRedis } from '../adapters/upstash/client.ts'
+import { UpstashFeedInbox } from '../adapters/upstash/feed.ts'
+import { UpstashFollowIndex } from '../adapters/upstash/follows.ts'
+import { UpstashGeoIndex } from '../adapters/upstash/geo.ts'
 import { UpstashIds } from '../adapters/upstash/ids.ts'
+import { UpstashLikeIndex } from '../adapters/upstash/likes.ts'
 import { UpstashLock } from '../adapters/upstash/lock.ts'
 import { UpstashLoginCodes } from '../adapters/upstash/login-codes.ts'
+import { UpstashRateLimiter } from '../adapters/upstash/rate-limiter.ts'
 import { UpstashSessionStore } from '../adapters/upstash/sessions.ts'
+import { UpstashSignInCalendar } from '../adapters/upstash/signins.ts'
+import { UpstashStockLedger } from '../adapters/upstash/stock-ledger.ts'
+import { UpstashVisitorCounter } from '../adapters/upstash/visitors.ts'
 import { UpstashWindowLimiter } from '../adapters/upstash/window-limiter.ts'
+import { BloomFilter, type BloomShape, bloomShape } from '../domain/cache/bloom.ts'
+import { CacheClient } from '../domain/cache/client.ts'
+import { LocalCache } from '../domain/cache/local.ts'
+import type { BlogRepository } from '../domain/ports/blogs.ts'
+import type { CacheStore } from '../domain/ports/cache.ts'
 import type { Clock } from '../domain/ports/clock.ts'
 import type { CodeSender } from '../domain/ports/code-sender.ts'
+import type { FeedInbox } from '../domain/ports/feed.ts'
+import type { FollowIndex, FollowRepository } from '../domain/ports/follows.ts'
+import type { GeoIndex } from '../domain/ports/geo.ts'
 import type { Ids } from '../domain/ports/ids.ts'
+import type { LikeIndex } from '../domain/ports/likes.ts'
 import type { Lock } from '../domain/ports/lock.ts'
 import type { LoginCodes } from '../domain/ports/login-codes.ts'
+import type { ProfileDirectory } from '../domain/ports/profiles.ts'
 import type { DeliveryVerifier, Queue, TopicHandlers } from '../domain/ports/queue.ts'
+import type { RateLimiter } from '../domain/ports/rate-limiter.ts'
 import type { SessionStore } from '../domain/ports/session.ts'
+import type { ShopRepository } from '../domain/ports/shops.ts'
+import type { SignInCalendar } from '../domain/ports/signins.ts'
+import type { StockLedger } from '../domain/ports/stock.ts'
 import type { UserRepository } from '../domain/ports/users.ts'
+import type { VisitorCounter } from '../domain/ports/visitors.ts'
+import type { OrderRepository, VoucherRepository } from '../domain/ports/vouchers.ts'
 import type { WindowLimiter } from '../domain/ports/window-limiter.ts'
+import { ShopService, shopKeys } from '../domain/shops/service.ts'
+import { DedupingVisitorCounter } from '../domain/social/visitors.ts'
 import { type AppConfig, ConfigError, loadConfig } from './config.ts'
 import { createLogger, errorFields, type Logger } from './log.ts'
 
@@ -49,6 +93,16 @@ interface RedisBacked {
   sessions: SessionStore
   codes: LoginCodes
   limiter: WindowLimiter
+  ledger: StockLedger
+  /** Flash-sale token buckets (per session, and one global); null when switched off. */
+  userLimiter: RateLimiter | null
+  globalLimiter: RateLimiter | null
+  /** Social (issue 6): likers ZSETs, followee sets, feed inboxes, sign-in bitmaps, UV HLLs. */
+  likeIndex: LikeIndex
+  followIndex: FollowIndex
+  inbox: FeedInbox
+  signIns: SignInCalendar
+  visitors: VisitorCounter
 }
 
 /** Everything a request handler or job may use. */
@@ -60,6 +114,14 @@ export interface Deps extends RedisBacked {
   queue: Queue
   verifier: DeliveryVerifier
   users: UserRepository
+  vouchers: VoucherRepository
+  orders: OrderRepository
+  /** Social (issue 6): blogs + likes, follows, public profiles. */
+  blogs: BlogRepository
+  follows: FollowRepository
+  profiles: ProfileDirectory
+  /** Shops and shop types: cached reads, GEO search, cache-aside writes. */
+  shops: ShopService
   topics: TopicHandlers
   probes: Probe[]
   /** Hands off work that must finish after the response (Workers: waitUntil). Never leave a floating promise. */
@@ -75,8 +137,8 @@ export interface Platform {
   requireCloudServices: boolean
   /** Node: the database used when DATABASE_URL is unset. */
   embeddedDatabase?: (config: AppConfig) => Promise<DatabaseHandle>
-  /** Runs once on every long-lived database handle (Node: apply migrations). */
-  prepareDatabase?: (handle: DatabaseHandle) => Promise<void>
+  /** Runs once on every long-lived database handle (Node: apply migrations, seed demo data). */
+  prepareDatabase?: (handle: DatabaseHandle, config: AppConfig) => Promise<void>
 }
 
 export interface ContainerOptions {
@@ -86,6 +148,12 @@ export interface ContainerOptions {
   topics?: TopicFactory
   /** Log sink (tests capture lines). */
   logSink?: (line: string) => void
+  /** Wraps repositories before use (tests: count database loads). */
+  decorate?: {
+    shops?: (repo: ShopRepository) => ShopRepository
+    /** Wraps the queue (tests: inject publish failures). */
+    queue?: (queue: Queue) => Queue
+  }
 }
 
 /** One request's (or one job's) view of the container. */
@@ -99,6 +167,11 @@ export interface Container {
   readonly config: AppConfig
   readonly log: Logger
   scope(): Promise<Scope>
+  /**
+   * Resolves once background work and in-process queue deliveries have settled, including work
+   * they started (deliveries waiting for a delay or backoff do not count). For tests and scripts.
+   */
+  settle(): Promise<void>
   close(): Promise<void>
 }
 
@@ -122,7 +195,10 @@ export async function createContainer(
   const probes: Probe[] = []
 
   // Everything Redis-backed: Upstash when configured, else the in-memory equivalents.
+  const sk = config.seckill
   let kv: RedisBacked
+  let cacheStore: CacheStore
+  let geo: GeoIndex
   if (config.redis) {
     const redis = createUpstashRedis(config.redis)
     const prefix = config.redisKeyPrefix
@@ -132,15 +208,37 @@ export async function createContainer(
       sessions: new UpstashSessionStore(redis, clock, prefix),
       codes: new UpstashLoginCodes(redis, clock, prefix),
       limiter: new UpstashWindowLimiter(redis, clock, prefix),
+      ledger: new UpstashStockLedger(redis, clock, prefix, config.seckill),
+      userLimiter: sk.userLimit && new UpstashRateLimiter(redis, sk.userLimit, `${prefix}sk-user:`),
+      globalLimiter:
+        sk.globalLimit && new UpstashRateLimiter(redis, sk.globalLimit, `${prefix}sk-global:`),
+      likeIndex: new UpstashLikeIndex(redis, prefix),
+      followIndex: new UpstashFollowIndex(redis, prefix),
+      inbox: new UpstashFeedInbox(redis, prefix),
+      signIns: new UpstashSignInCalendar(redis, prefix),
+      visitors: new DedupingVisitorCounter(new UpstashVisitorCounter(redis, prefix)),
     }
+    const raw = createUpstashRedis({ ...config.redis, rawReplies: true })
+    cacheStore = new UpstashCacheStore(raw, prefix)
+    geo = new UpstashGeoIndex(raw, prefix)
     probes.push({ name: 'redis', adapter: 'upstash', check: async () => void (await redis.ping()) })
   } else {
+    cacheStore = new MemoryCacheStore(clock)
+    geo = new MemoryGeoIndex()
     kv = {
       ids: new MemoryIds(clock),
       lock: new MemoryLock(clock),
       sessions: new MemorySessionStore(clock),
       codes: new MemoryLoginCodes(clock),
       limiter: new MemoryWindowLimiter(clock),
+      ledger: new MemoryStockLedger(clock),
+      userLimiter: sk.userLimit && new MemoryRateLimiter(clock, sk.userLimit),
+      globalLimiter: sk.globalLimit && new MemoryRateLimiter(clock, sk.globalLimit),
+      likeIndex: new MemoryLikeIndex(),
+      followIndex: new MemoryFollowIndex(),
+      inbox: new MemoryFeedInbox(),
+      signIns: new MemorySignInCalendar(),
+      visitors: new MemoryVisitorCounter(),
     }
     probes.push({ name: 'redis', adapter: 'memory', check: async () => {} })
   }
@@ -164,7 +262,7 @@ export async function createContainer(
   }
   if (!platform.databasePerRequest) {
     shared = await openDatabase()
-    await platform.prepareDatabase?.(shared)
+    await platform.prepareDatabase?.(shared, config)
   }
 
   const pending = new Set<Promise<unknown>>()
@@ -209,6 +307,45 @@ export async function createContainer(
     probes.push({ name: 'queue', adapter: 'memory', check: async () => {} })
   }
 
+  // Isolate-wide: the L1 and Redis-health view are shared by every request of this isolate.
+  const local = new LocalCache({
+    maxEntries: config.cache.l1MaxEntries,
+    ttlMs: config.cache.l1TtlMs,
+  })
+  let bloom: BloomShape | undefined
+  try {
+    bloom = config.shops.bloom && bloomShape(config.shops.bloom.expected, config.shops.bloom.fpRate)
+  } catch (e) {
+    throw new ConfigError([`BLOOM_EXPECTED_SHOPS/BLOOM_FP_RATE: ${(e as Error).message}`])
+  }
+  const shopService = (d: ShopWiring) => {
+    const repo = new DrizzleShopRepository(d.db.db)
+    const cache = new CacheClient(
+      { ...d, store: d.cacheStore, random: Math.random },
+      { lockTtlMs: config.cache.lockTtlMs, waitMs: config.cache.rebuildWaitMs }
+    )
+    const policy = {
+      ttlMs: config.cache.ttlMs,
+      nullTtlMs: config.cache.nullTtlMs,
+      jitter: config.cache.jitter,
+    }
+    return new ShopService(
+      {
+        ...d,
+        repo: options.decorate?.shops?.(repo) ?? repo,
+        cache,
+        store: d.cacheStore,
+        bloom: d.bloom ? new BloomFilter(d.cacheStore, shopKeys.bloom, d.bloom) : null,
+      },
+      {
+        shopPolicy: { ...policy, strategy: config.shops.strategy },
+        typesPolicy: { ...policy, strategy: 'pass-through' },
+      }
+    )
+  }
+
+  if (options.decorate?.queue) queue = options.decorate.queue(queue)
+
   const build = (db: DatabaseHandle, background: (work: Promise<unknown>) => void): Deps => {
     const base: Omit<Deps, 'topics'> = {
       config,
@@ -219,6 +356,12 @@ export async function createContainer(
       queue,
       verifier,
       users: new DrizzleUserRepository(db.db),
+      vouchers: new DrizzleVoucherRepository(db.db),
+      orders: new DrizzleOrderRepository(db.db),
+      blogs: new DrizzleBlogRepository(db.db),
+      follows: new DrizzleFollowRepository(db.db),
+      profiles: new DrizzleProfileDirectory(db.db),
+      shops: shopService({ ...kv, clock, config, db, cacheStore, geo, local, bloom, background }),
       probes: [...probes, { name: 'database', adapter: db.driver, check: () => db.ping() }],
       background,
     }
@@ -244,10 +387,31 @@ export async function createContainer(
         },
       }
     },
+    async settle() {
+      for (;;) {
+        await Promise.all(pending)
+        await memoryQueue?.idle()
+        if (pending.size === 0) return
+      }
+    },
     async close() {
       await memoryQueue?.close()
       await Promise.all(pending)
       await shared?.close()
     },
   }
+}
+
+/** What the shop service is built from (see `shopService` in createContainer). */
+interface ShopWiring {
+  lock: Lock
+  ids: Ids
+  clock: Clock
+  config: AppConfig
+  db: DatabaseHandle
+  cacheStore: CacheStore
+  geo: GeoIndex
+  local: LocalCache
+  bloom: BloomShape | undefined
+  background(work: Promise<unknown>): void
 }

@@ -7,9 +7,11 @@ import { type ServerType, serve } from '@hono/node-server'
 import type { ExecutionContext } from 'hono'
 import { createDatabase } from '../adapters/postgres/db.ts'
 import { migrateDatabase } from '../adapters/postgres/migrate.ts'
+import { seedDemoShops } from '../adapters/postgres/seed.ts'
 import { createApp } from './app.ts'
 import { type Container, type ContainerOptions, createContainer } from './deps.ts'
 import { runJobs } from './jobs.ts'
+import { errorFields } from './log.ts'
 import { appJobs, appTopics } from './modules.ts'
 
 export interface NodeServer {
@@ -29,6 +31,7 @@ export interface NodeServerOptions extends ContainerOptions {
 
 export async function startNodeServer(options: NodeServerOptions = {}): Promise<NodeServer> {
   const env = options.env ?? process.env
+  let seeded = false
   const container = await createContainer(
     env,
     {
@@ -40,10 +43,15 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
             ? { driver: 'pglite' }
             : { driver: 'pglite', dataDir: `${config.dataDir}/pglite` }
         ),
-      prepareDatabase: migrateDatabase,
+      prepareDatabase: async (handle, config) => {
+        await migrateDatabase(handle)
+        // First run: the demo shops (SEED_DEMO_DATA, default on in development).
+        if (config.shops.seedDemoData) seeded = (await seedDemoShops(handle.db)).seeded
+      },
     },
     { topics: appTopics, ...options }
   )
+  if (container.config.shops.seedDemoData) await warmShopIndexes(container, seeded)
   const app = createApp(container)
   const inflight = new Set<Promise<unknown>>()
   const ctx: ExecutionContext = {
@@ -85,6 +93,24 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
       await Promise.all(inflight)
       await container.close()
     },
+  }
+}
+
+/**
+ * Loads the shop Bloom filter and GEO sets (with in-memory Redis they start empty on every run):
+ * a full rebuild after seeding, else only when missing. Failure is not fatal: reads rebuild them
+ * on demand.
+ */
+async function warmShopIndexes(container: Container, rebuild: boolean): Promise<void> {
+  const scope = await container.scope()
+  try {
+    const shops = scope.deps.shops
+    const result = rebuild ? await shops.rebuildIndexes() : await shops.ensureIndexes()
+    container.log.info('shop indexes', { result })
+  } catch (e) {
+    container.log.warn('shop indexes not warmed; reads rebuild them on demand', errorFields(e))
+  } finally {
+    await scope.finish()
   }
 }
 

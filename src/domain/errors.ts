@@ -11,8 +11,18 @@ export type ErrorCode =
   | 'RATE_LIMITED'
   | 'INVALID_CODE'
   | 'LOGIN_LOCKED'
+  | 'SOLD_OUT'
+  | 'ALREADY_PURCHASED'
+  | 'SALE_NOT_STARTED'
+  | 'SALE_ENDED'
+  | 'ORDER_PENDING'
+  | 'ORDER_NOT_PAYABLE'
+  | 'ORDER_NOT_CANCELLABLE'
   | 'DEPENDENCY_UNAVAILABLE'
   | 'LOCK_TIMEOUT'
+  | 'BLOG_NOT_FOUND'
+  | 'USER_NOT_FOUND'
+  | 'CANNOT_FOLLOW_SELF'
 
 export class DomainError extends Error {
   readonly code: ErrorCode

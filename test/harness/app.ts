@@ -1,5 +1,5 @@
 import { ManualClock } from '../../src/adapters/memory/clock.ts'
-import type { Deps, TopicFactory } from '../../src/app/deps.ts'
+import type { ContainerOptions, Deps, TopicFactory } from '../../src/app/deps.ts'
 import { type NodeServer, startNodeServer } from '../../src/app/node.ts'
 import { type LocalStack, startLocalStack } from '../stack/index.ts'
 import { createTestDatabase, type TestDatabase } from './db.ts'
@@ -21,12 +21,18 @@ export interface TestApp {
   /** The app's long-lived dependencies (the Node server shares one scope). */
   deps(): Promise<Deps>
   fetch(path: string, init?: RequestInit & { token?: string; json?: unknown }): Promise<Response>
+  /**
+   * Waits until nothing is in flight: background work (publishes), in-process deliveries and — on
+   * the real stack — QStash deliveries that are due now (and the work they start).
+   */
+  settle(): Promise<void>
   close(): Promise<void>
 }
 
 export interface TestAppOptions {
   env?: Record<string, string>
   topics?: TopicFactory
+  decorate?: ContainerOptions['decorate']
   /** Start time of the manual clock. */
   start?: number
 }
@@ -58,6 +64,7 @@ export async function startTestApp(kind: AppKind, options: TestAppOptions = {}):
     env: { ...env, ...options.env },
     clock,
     ...(options.topics ? { topics: options.topics } : {}),
+    ...(options.decorate ? { decorate: options.decorate } : {}),
   })
   return {
     kind,
@@ -77,6 +84,15 @@ export async function startTestApp(kind: AppKind, options: TestAppOptions = {}):
         headers: h,
         ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
       })
+    },
+    async settle() {
+      for (;;) {
+        const before = JSON.stringify(stack?.qstash.stats())
+        await server.container.settle()
+        await stack?.qstash.idle()
+        await server.container.settle()
+        if (JSON.stringify(stack?.qstash.stats()) === before) return
+      }
     },
     async close() {
       await server.close()

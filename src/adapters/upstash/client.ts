@@ -13,6 +13,11 @@ export interface UpstashRedisConfig {
    * should fail fast and answer 503). Default 2, with 50 ms / 100 ms backoff.
    */
   retries?: number
+  /**
+   * Return replies as Redis sent them (strings stay strings) instead of JSON-parsing every string
+   * reply (the SDK default, which turns a member '12345678901234567890' into a lossy number).
+   */
+  rawReplies?: boolean
 }
 
 /**
@@ -25,6 +30,7 @@ export function createUpstashRedis(config: UpstashRedisConfig): Redis {
     url: config.url,
     token: config.token,
     enableTelemetry: false,
+    automaticDeserialization: !config.rawReplies,
     retry: retries > 0 ? { retries, backoff: (n) => 50 * 2 ** n } : false,
   })
 }

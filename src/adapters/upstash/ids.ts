@@ -9,7 +9,7 @@ const SEQUENCE_TTL_SECONDS = 2 * 24 * 3600
 
 /**
  * Ids whose sequence is an INCR on `<prefix>icr:<kind>:<yyyymmdd>` (UTC), shared by every
- * instance: one pipelined round trip per id.
+ * instance: one round trip per id, or none of its own when it shares a pipelined request.
  */
 export class UpstashIds implements Ids {
   readonly #redis: Redis
@@ -25,8 +25,10 @@ export class UpstashIds implements Ids {
   async next(kind: string): Promise<string> {
     const now = this.#clock.now()
     const key = `${this.#prefix}icr:${kind}:${utcDay(now)}`
+    // Issued in the same tick, both join the client's current auto-pipeline batch: one HTTP
+    // request, shared with whatever else the caller issues in that tick (the flash-sale hot path).
     const [seq] = await redisCall(() =>
-      this.#redis.pipeline().incr(key).expire(key, SEQUENCE_TTL_SECONDS).exec<[number, number]>()
+      Promise.all([this.#redis.incr(key), this.#redis.expire(key, SEQUENCE_TTL_SECONDS)])
     )
     return composeId(now, seq)
   }

@@ -1,7 +1,7 @@
 import type { Clock } from '../../domain/ports/clock.ts'
 import type { Lock, LockAttempt, LockRelease } from '../../domain/ports/lock.ts'
 import { type Redis, redisCall } from './client.ts'
-import { lockAcquire, lockExtend, lockRelease } from './scripts.gen.ts'
+import { evalLua } from './lua.ts'
 
 /**
  * Leases as Redis hashes driven by lua/lock-*.lua: one script call (one round trip) per step, with
@@ -10,16 +10,12 @@ import { lockAcquire, lockExtend, lockRelease } from './scripts.gen.ts'
 export class UpstashLock implements Lock {
   readonly #clock: Clock
   readonly #prefix: string
-  readonly #acquire
-  readonly #release
-  readonly #extend
+  readonly #redis: Redis
 
   constructor(redis: Redis, clock: Clock, prefix = '') {
     this.#clock = clock
     this.#prefix = prefix
-    this.#acquire = redis.createScript<[number, number]>(lockAcquire)
-    this.#release = redis.createScript<number>(lockRelease)
-    this.#extend = redis.createScript<number>(lockExtend)
+    this.#redis = redis
   }
 
   #key(name: string): string {
@@ -28,21 +24,36 @@ export class UpstashLock implements Lock {
 
   async tryAcquire(name: string, owner: string, ttlMs: number): Promise<LockAttempt> {
     const [ok, n] = await redisCall(() =>
-      this.#acquire.exec([this.#key(name)], [owner, String(ttlMs), String(this.#clock.now())])
+      evalLua<[number, number]>(
+        this.#redis,
+        'lockAcquire',
+        [this.#key(name)],
+        [owner, String(ttlMs), String(this.#clock.now())]
+      )
     )
     return ok === 1 ? { acquired: true, holds: n } : { acquired: false, retryAfterMs: n }
   }
 
   async release(name: string, owner: string): Promise<LockRelease> {
     const n = await redisCall(() =>
-      this.#release.exec([this.#key(name)], [owner, String(this.#clock.now())])
+      evalLua<number>(
+        this.#redis,
+        'lockRelease',
+        [this.#key(name)],
+        [owner, String(this.#clock.now())]
+      )
     )
     return n === 0 ? 'released' : n > 0 ? 'held' : 'not-owner'
   }
 
   async extend(name: string, owner: string, ttlMs: number): Promise<boolean> {
     const n = await redisCall(() =>
-      this.#extend.exec([this.#key(name)], [owner, String(ttlMs), String(this.#clock.now())])
+      evalLua<number>(
+        this.#redis,
+        'lockExtend',
+        [this.#key(name)],
+        [owner, String(ttlMs), String(this.#clock.now())]
+      )
     )
     return n === 1
   }

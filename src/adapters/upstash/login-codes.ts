@@ -1,7 +1,7 @@
 import type { Clock } from '../../domain/ports/clock.ts'
 import type { CodeCheck, CodePolicy, LoginCodes } from '../../domain/ports/login-codes.ts'
 import { type Redis, redisCall } from './client.ts'
-import { loginCodeVerify } from './scripts.gen.ts'
+import { evalLua } from './lua.ts'
 
 /**
  * Codes as `<prefix>login:{<phone>}:code` hashes {c, e}; failures and the lock sit next to them
@@ -11,13 +11,11 @@ export class UpstashLoginCodes implements LoginCodes {
   readonly #redis: Redis
   readonly #clock: Clock
   readonly #prefix: string
-  readonly #verify
 
   constructor(redis: Redis, clock: Clock, prefix = '') {
     this.#redis = redis
     this.#clock = clock
     this.#prefix = prefix
-    this.#verify = redis.createScript<[number, number]>(loginCodeVerify)
   }
 
   #keys(phone: string): [string, string, string] {
@@ -40,7 +38,7 @@ export class UpstashLoginCodes implements LoginCodes {
 
   async verify(phone: string, code: string, policy: CodePolicy): Promise<CodeCheck> {
     const [status, n] = await redisCall(() =>
-      this.#verify.exec(this.#keys(phone), [
+      evalLua<[number, number]>(this.#redis, 'loginCodeVerify', this.#keys(phone), [
         code,
         String(this.#clock.now()),
         String(policy.maxFailures),

@@ -6,7 +6,7 @@ import type {
   SessionUser,
 } from '../../domain/ports/session.ts'
 import { type Redis, redisCall } from './client.ts'
-import { sessionRenew } from './scripts.gen.ts'
+import { evalLua } from './lua.ts'
 
 /** Hash fields: u = user snapshot (JSON), c = created, r = renewed, x = expires, k = renewals. */
 type SessionHash = {
@@ -25,13 +25,11 @@ export class UpstashSessionStore implements SessionStore {
   readonly #redis: Redis
   readonly #clock: Clock
   readonly #prefix: string
-  readonly #renew
 
   constructor(redis: Redis, clock: Clock, prefix = '') {
     this.#redis = redis
     this.#clock = clock
     this.#prefix = prefix
-    this.#renew = redis.createScript<number>(sessionRenew)
   }
 
   #key(token: string): string {
@@ -53,8 +51,12 @@ export class UpstashSessionStore implements SessionStore {
   }
 
   async get(token: string): Promise<Session | null> {
-    const h = await redisCall(() => this.#redis.hgetall<SessionHash>(this.#key(token)))
-    if (!h || h.x === undefined || Number(h.x) <= this.#clock.now()) return null
+    const now = this.#clock.now()
+    const flat = await redisCall(() =>
+      evalLua<unknown[]>(this.#redis, 'sessionGet', [this.#key(token)], [String(now)])
+    )
+    const h = toHash(flat)
+    if (!h || Number(h.x) <= now) return null
     return {
       token,
       user: h.u,
@@ -72,7 +74,9 @@ export class UpstashSessionStore implements SessionStore {
     maxRenewals: number
   ): Promise<RenewOutcome> {
     const n = await redisCall(() =>
-      this.#renew.exec(
+      evalLua<number>(
+        this.#redis,
+        'sessionRenew',
         [this.#key(token)],
         [String(this.#clock.now()), String(ttlMs), String(minElapsedMs), String(maxRenewals)]
       )
@@ -83,4 +87,12 @@ export class UpstashSessionStore implements SessionStore {
   async revoke(token: string): Promise<void> {
     await redisCall(() => this.#redis.del(this.#key(token)))
   }
+}
+
+/** A flat [field, value, ...] reply as a hash (the client has already JSON-parsed the values). */
+function toHash(flat: unknown[]): SessionHash | null {
+  if (flat.length < 2) return null
+  const h: Record<string, unknown> = {}
+  for (let i = 0; i + 1 < flat.length; i += 2) h[String(flat[i])] = flat[i + 1]
+  return h as SessionHash
 }

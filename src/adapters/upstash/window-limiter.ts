@@ -2,18 +2,18 @@ import type { Clock } from '../../domain/ports/clock.ts'
 import type { TierVerdict, WindowLimiter, WindowTier } from '../../domain/ports/window-limiter.ts'
 import { randomToken } from '../system/random.ts'
 import { type Redis, redisCall } from './client.ts'
-import { windowHit } from './scripts.gen.ts'
+import { evalLua } from './lua.ts'
 
 /** Sliding windows as one sorted set per key (`<prefix>window:{<key>}`), judged by lua/window-hit.lua. */
 export class UpstashWindowLimiter implements WindowLimiter {
   readonly #clock: Clock
   readonly #prefix: string
-  readonly #hit
+  readonly #redis: Redis
 
   constructor(redis: Redis, clock: Clock, prefix = '') {
     this.#clock = clock
     this.#prefix = prefix
-    this.#hit = redis.createScript<[number, number]>(windowHit)
+    this.#redis = redis
   }
 
   async hit(key: string, tiers: readonly WindowTier[]): Promise<TierVerdict> {
@@ -21,7 +21,7 @@ export class UpstashWindowLimiter implements WindowLimiter {
     const args = [String(now), `${now}:${randomToken(6)}`]
     for (const t of tiers) args.push(String(t.windowMs), String(t.max))
     const [tier, retryAfterMs] = await redisCall(() =>
-      this.#hit.exec([`${this.#prefix}window:{${key}}`], args)
+      evalLua<[number, number]>(this.#redis, 'windowHit', [`${this.#prefix}window:{${key}}`], args)
     )
     return tier === 0 ? { allowed: true } : { allowed: false, tier: tier - 1, retryAfterMs }
   }

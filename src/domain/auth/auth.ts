@@ -105,23 +105,41 @@ export async function login(
   return { session, user, created }
 }
 
+/** The live session behind `token`, without renewing it (one store read). */
+export async function readSession(
+  deps: Pick<AuthDeps, 'sessions'>,
+  token: string
+): Promise<Session | null> {
+  return TOKEN_SHAPE.test(token) ? deps.sessions.get(token) : null
+}
+
 /**
- * The live session behind `token`, renewing it when due: at least `renewAfterFraction` of the TTL
- * has passed since the last renewal and the cap is not reached. A request that does not renew costs
- * one store read; only a due renewal adds a second (atomic, so concurrent requests renew once).
+ * Renews `session` when due: at least `renewAfterFraction` of the TTL has passed since the last
+ * renewal and the cap is not reached. Costs nothing when not due; otherwise one atomic store call
+ * (which re-checks, so concurrent requests renew once). Returns the session as it now stands, or
+ * null when it vanished meanwhile.
  */
-export async function authenticate(deps: AuthDeps, token: string): Promise<Session | null> {
-  if (!TOKEN_SHAPE.test(token)) return null
-  const session = await deps.sessions.get(token)
-  if (!session) return null
+export async function renewIfDue(
+  deps: Pick<AuthDeps, 'sessions' | 'clock' | 'policy'>,
+  session: Session
+): Promise<Session | null> {
   const { ttlMs, renewAfterFraction, maxRenewals } = deps.policy.session
   const minElapsedMs = Math.floor(ttlMs * renewAfterFraction)
   const now = deps.clock.now()
   if (now - session.renewedAt < minElapsedMs || session.renewals >= maxRenewals) return session
-  const outcome = await deps.sessions.renew(token, ttlMs, minElapsedMs, maxRenewals)
+  const outcome = await deps.sessions.renew(session.token, ttlMs, minElapsedMs, maxRenewals)
   if (outcome === 'missing') return null
   if (outcome !== 'renewed') return session
   return { ...session, renewedAt: now, expiresAt: now + ttlMs, renewals: session.renewals + 1 }
+}
+
+/**
+ * The live session behind `token`, renewed when due. A request that does not renew costs one
+ * store read; only a due renewal adds a second.
+ */
+export async function authenticate(deps: AuthDeps, token: string): Promise<Session | null> {
+  const session = await readSession(deps, token)
+  return session && renewIfDue(deps, session)
 }
 
 /** Ends the session (idempotent). */

@@ -1,0 +1,64 @@
+-- seckill-reserve: the flash-sale hot path. Checks the sale window, the per-user limit and the
+-- stock, then takes one unit and records the reservation in the outbox — all in one atomic step,
+-- so an accepted order is never lost and stock is never oversold.
+--
+-- KEYS[1]  sale hash {stock, initial, begin, end, limit} (begin/end unix ms)
+-- KEYS[2]  buyers hash: user id -> reservations held (the per-user limit)
+-- KEYS[3]  orders hash: 'o'..order id -> 'state|user|seq|accepted_at'; state p = pending,
+--          c = committed (in Postgres), k = cancelled (stock back), x = failed (stock + quota back)
+-- KEYS[4]  outbox sorted set: 'o'..order id (pending only), score = accepted_at
+-- KEYS[5]  idempotency hash: 'user|key' -> first outcome ('o'..order id, or 'e'..code)
+--          (all five share the voucher id as hash tag)
+-- ARGV[1]  user id
+-- ARGV[2]  order id (decimal string; never converted to a Lua number)
+-- ARGV[3]  now, unix ms
+-- ARGV[4]  idempotency key, or '' for none
+-- ARGV[5]  retention after the sale ends, ms (key TTLs)
+--
+-- Returns {0, 'o'..order id, seq}  accepted (seq = this user's n-th reservation),
+--         {code, ''}  refused: 1 not started, 2 ended, 3 limit reached, 4 sold out,
+--         {5, outcome} an idempotent replay of the first outcome for this key,
+--         {-1, ''}  the sale is not loaded into Redis (load it, then retry).
+local user = ARGV[1]
+local order = 'o' .. ARGV[2]
+local now = tonumber(ARGV[3])
+local idem = ARGV[4]
+local idem_field = user .. '|' .. idem
+if idem ~= '' then
+  local seen = redis.call('HGET', KEYS[5], idem_field)
+  if seen then
+    return {5, seen}
+  end
+end
+local sale = redis.call('HMGET', KEYS[1], 'stock', 'begin', 'end', 'limit')
+if not (sale[1] and sale[2] and sale[3] and sale[4]) then
+  return {-1, ''}
+end
+local code = 0
+if now < tonumber(sale[2]) then
+  code = 1
+elseif now >= tonumber(sale[3]) then
+  code = 2
+elseif tonumber(redis.call('HGET', KEYS[2], user) or '0') >= tonumber(sale[4]) then
+  code = 3
+elseif tonumber(sale[1]) <= 0 then
+  code = 4
+end
+if code ~= 0 then
+  if idem ~= '' then
+    redis.call('HSET', KEYS[5], idem_field, 'e' .. code)
+  end
+  return {code, ''}
+end
+redis.call('HINCRBY', KEYS[1], 'stock', -1)
+local seq = redis.call('HINCRBY', KEYS[2], user, 1)
+redis.call('HSET', KEYS[3], order, 'p|' .. user .. '|' .. seq .. '|' .. ARGV[3])
+redis.call('ZADD', KEYS[4], now, order)
+if idem ~= '' then
+  redis.call('HSET', KEYS[5], idem_field, order)
+end
+local ttl = math.max(tonumber(sale[3]) + tonumber(ARGV[5]) - now, 60000)
+for i = 2, 5 do
+  redis.call('PEXPIRE', KEYS[i], ttl)
+end
+return {0, order, seq}

@@ -1,0 +1,180 @@
+import type { Clock } from '../../domain/ports/clock.ts'
+import type {
+  LedgerState,
+  Reservation,
+  ReserveOutcome,
+  SaleAudit,
+  SaleTerms,
+  StockLedger,
+  TransitionResult,
+} from '../../domain/ports/stock.ts'
+
+interface Sale {
+  terms: SaleTerms
+  stock: number
+  buyers: Map<string, number>
+  orders: Map<string, Reservation>
+  idem: Map<string, ReserveOutcome & { kind: 'accepted' | 'refused' }>
+}
+
+const HOLDS_STOCK: Record<LedgerState | 'unknown', number> = {
+  pending: 1,
+  committed: 1,
+  cancelled: 0,
+  failed: 0,
+  unknown: 0,
+}
+const HOLDS_QUOTA: Record<LedgerState | 'unknown', number> = {
+  pending: 1,
+  committed: 1,
+  cancelled: 1,
+  failed: 0,
+  unknown: 0,
+}
+
+/** The ledger in Maps with lua/seckill-*.lua's semantics (one process only). */
+export class MemoryStockLedger implements StockLedger {
+  readonly #clock: Clock
+  readonly #sales = new Map<string, Sale>()
+
+  constructor(clock: Clock) {
+    this.#clock = clock
+  }
+
+  /** Forgets a sale (tests: simulate lost Redis data). */
+  drop(voucherId: string): void {
+    this.#sales.delete(voucherId)
+  }
+
+  async load(terms: SaleTerms, known: readonly Reservation[]): Promise<boolean> {
+    if (this.#sales.has(terms.voucherId)) return false
+    const sale: Sale = {
+      terms: { ...terms },
+      stock: terms.stock,
+      buyers: new Map(),
+      orders: new Map(),
+      idem: new Map(),
+    }
+    for (const r of known) {
+      sale.orders.set(r.orderId, { ...r })
+      if (HOLDS_QUOTA[r.state]) sale.buyers.set(r.userId, (sale.buyers.get(r.userId) ?? 0) + 1)
+    }
+    this.#sales.set(terms.voucherId, sale)
+    return true
+  }
+
+  async reserve(input: {
+    voucherId: string
+    userId: string
+    orderId: string
+    idempotencyKey?: string
+  }): Promise<ReserveOutcome> {
+    const sale = this.#sales.get(input.voucherId)
+    const idemKey = input.idempotencyKey ? `${input.userId}|${input.idempotencyKey}` : null
+    const seen = idemKey ? sale?.idem.get(idemKey) : undefined
+    if (seen) {
+      return seen.kind === 'accepted'
+        ? { kind: 'replayed', orderId: seen.orderId }
+        : { kind: 'replayed', reason: seen.reason }
+    }
+    if (!sale) return { kind: 'not-loaded' }
+    const now = this.#clock.now()
+    const t = sale.terms
+    const reason =
+      now < t.beginAt
+        ? 'SALE_NOT_STARTED'
+        : now >= t.endAt
+          ? 'SALE_ENDED'
+          : (sale.buyers.get(input.userId) ?? 0) >= t.perUserLimit
+            ? 'ALREADY_PURCHASED'
+            : sale.stock <= 0
+              ? 'SOLD_OUT'
+              : null
+    if (reason) {
+      if (idemKey) sale.idem.set(idemKey, { kind: 'refused', reason })
+      return { kind: 'refused', reason }
+    }
+    sale.stock -= 1
+    const seq = (sale.buyers.get(input.userId) ?? 0) + 1
+    sale.buyers.set(input.userId, seq)
+    sale.orders.set(input.orderId, {
+      voucherId: input.voucherId,
+      orderId: input.orderId,
+      userId: input.userId,
+      seq,
+      acceptedAt: now,
+      state: 'pending',
+    })
+    const accepted = { kind: 'accepted' as const, orderId: input.orderId, seq }
+    if (idemKey) sale.idem.set(idemKey, accepted)
+    return accepted
+  }
+
+  async transition(
+    voucherId: string,
+    orderId: string,
+    to: Exclude<LedgerState, 'pending'>,
+    from: readonly (LedgerState | 'unknown')[] | 'any',
+    adopt?: { userId: string; seq: number; acceptedAt: number }
+  ): Promise<TransitionResult> {
+    const sale = this.#sales.get(voucherId)
+    if (!sale) return { outcome: 'not-loaded', from: 'unknown' }
+    const current = sale.orders.get(orderId)
+    const was = current?.state ?? 'unknown'
+    if (was === to) return { outcome: 'unchanged', from: was }
+    if (from !== 'any' && !from.includes(was)) return { outcome: 'refused', from: was }
+    const userId = current?.userId ?? adopt?.userId ?? ''
+    sale.stock += HOLDS_STOCK[was] - HOLDS_STOCK[to]
+    const quota = HOLDS_QUOTA[to] - HOLDS_QUOTA[was]
+    if (quota !== 0) sale.buyers.set(userId, (sale.buyers.get(userId) ?? 0) + quota)
+    sale.orders.set(orderId, {
+      voucherId,
+      orderId,
+      userId,
+      seq: current?.seq ?? adopt?.seq ?? 0,
+      acceptedAt: current?.acceptedAt ?? adopt?.acceptedAt ?? 0,
+      state: to,
+    })
+    return { outcome: 'applied', from: was }
+  }
+
+  async outbox(voucherId: string, acceptedBefore: number, limit: number): Promise<Reservation[]> {
+    const sale = this.#sales.get(voucherId)
+    if (!sale) return []
+    return [...sale.orders.values()]
+      .filter((r) => r.state === 'pending' && r.acceptedAt <= acceptedBefore)
+      .sort((a, b) => a.acceptedAt - b.acceptedAt)
+      .slice(0, limit)
+      .map((r) => ({ ...r }))
+  }
+
+  async find(voucherId: string, orderId: string): Promise<Reservation | null> {
+    const r = this.#sales.get(voucherId)?.orders.get(orderId)
+    return r ? { ...r } : null
+  }
+
+  async reservations(voucherId: string): Promise<Reservation[] | null> {
+    const sale = this.#sales.get(voucherId)
+    return sale ? [...sale.orders.values()].map((r) => ({ ...r })) : null
+  }
+
+  async audit(voucherId: string, repair: boolean): Promise<SaleAudit | null> {
+    const sale = this.#sales.get(voucherId)
+    if (!sale) return null
+    const counts = { pending: 0, committed: 0, cancelled: 0, failed: 0 }
+    const quota = new Map<string, number>()
+    for (const r of sale.orders.values()) {
+      counts[r.state] += 1
+      if (HOLDS_QUOTA[r.state]) quota.set(r.userId, (quota.get(r.userId) ?? 0) + 1)
+    }
+    const expectedStock = sale.terms.initialStock - counts.pending - counts.committed
+    const users = new Set([...sale.buyers.keys(), ...quota.keys()])
+    const off = [...users].filter((u) => (sale.buyers.get(u) ?? 0) !== (quota.get(u) ?? 0))
+    const report = { stock: sale.stock, expectedStock, buyersOff: off.length, ...counts }
+    if (repair) {
+      sale.stock = expectedStock
+      for (const u of off) sale.buyers.set(u, quota.get(u) ?? 0)
+    }
+    return report
+  }
+}

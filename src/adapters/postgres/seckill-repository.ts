@@ -1,0 +1,312 @@
+import { and, desc, eq, gt, gte, inArray, sql } from 'drizzle-orm'
+import type {
+  NewVoucher,
+  Order,
+  OrderRepository,
+  PersistResult,
+  Voucher,
+  VoucherRepository,
+} from '../../domain/ports/vouchers.ts'
+import type { Database } from './db.ts'
+import {
+  type OrderRow,
+  type SeckillRow,
+  seckillVouchers,
+  type VoucherRow,
+  voucherOrders,
+  vouchers,
+} from './schema-seckill.ts'
+
+const CANONICAL_ID = /^[1-9][0-9]{0,18}$/
+const MAX_INT8 = 9_223_372_036_854_775_807n
+
+/** A decimal id as int8, or null when it cannot name a row. */
+function key(id: string): bigint | null {
+  if (!CANONICAL_ID.test(id)) return null
+  const k = BigInt(id)
+  return k <= MAX_INT8 ? k : null
+}
+
+function must(id: string): bigint {
+  const k = key(id)
+  if (k === null) throw new RangeError(`not a decimal id: ${id}`)
+  return k
+}
+
+function toVoucher(v: VoucherRow, s: SeckillRow | null): Voucher {
+  return {
+    id: v.id.toString(),
+    shopId: v.shopId.toString(),
+    title: v.title,
+    subTitle: v.subTitle,
+    rules: v.rules,
+    payValue: v.payValue,
+    actualValue: v.actualValue,
+    kind: v.kind as Voucher['kind'],
+    status: v.status as Voucher['status'],
+    createdAt: v.createdAt.getTime(),
+    seckill: s
+      ? {
+          stock: s.stock,
+          initialStock: s.initialStock,
+          beginAt: s.beginAt.getTime(),
+          endAt: s.endAt.getTime(),
+          perUserLimit: s.perUserLimit,
+        }
+      : null,
+  }
+}
+
+function toOrder(o: OrderRow): Order {
+  return {
+    id: o.id.toString(),
+    userId: o.userId.toString(),
+    voucherId: o.voucherId.toString(),
+    seq: o.seq,
+    status: o.status as Order['status'],
+    createdAt: o.createdAt.getTime(),
+    paidAt: o.paidAt?.getTime() ?? null,
+    cancelledAt: o.cancelledAt?.getTime() ?? null,
+    failReason: o.failReason,
+  }
+}
+
+/** Vouchers and their sale terms (`vouchers` + `seckill_vouchers`). */
+export class DrizzleVoucherRepository implements VoucherRepository {
+  readonly #db: Database
+
+  constructor(db: Database) {
+    this.#db = db
+  }
+
+  async create(input: NewVoucher): Promise<Voucher> {
+    return this.#db.transaction(async (tx) => {
+      const [v] = await tx
+        .insert(vouchers)
+        .values({
+          shopId: must(input.shopId),
+          title: input.title,
+          subTitle: input.subTitle,
+          rules: input.rules,
+          payValue: input.payValue,
+          actualValue: input.actualValue,
+          kind: input.seckill ? 'seckill' : 'normal',
+        })
+        .returning()
+      let s: SeckillRow | undefined
+      if (input.seckill) {
+        ;[s] = await tx
+          .insert(seckillVouchers)
+          .values({
+            voucherId: v!.id,
+            stock: input.seckill.stock,
+            initialStock: input.seckill.stock,
+            beginAt: new Date(input.seckill.beginAt),
+            endAt: new Date(input.seckill.endAt),
+            perUserLimit: input.seckill.perUserLimit,
+          })
+          .returning()
+      }
+      return toVoucher(v!, s ?? null)
+    })
+  }
+
+  #select() {
+    return this.#db
+      .select()
+      .from(vouchers)
+      .leftJoin(seckillVouchers, eq(seckillVouchers.voucherId, vouchers.id))
+  }
+
+  async findById(id: string): Promise<Voucher | null> {
+    const k = key(id)
+    if (k === null) return null
+    const [row] = await this.#select().where(eq(vouchers.id, k)).limit(1)
+    return row ? toVoucher(row.vouchers, row.seckill_vouchers) : null
+  }
+
+  async listByShop(shopId: string): Promise<Voucher[]> {
+    const k = key(shopId)
+    if (k === null) return []
+    const rows = await this.#select()
+      .where(and(eq(vouchers.shopId, k), eq(vouchers.status, 'on')))
+      .orderBy(desc(vouchers.id))
+    return rows.map((r) => toVoucher(r.vouchers, r.seckill_vouchers))
+  }
+
+  async listSeckillEndingAfter(endsAfter: number): Promise<Voucher[]> {
+    const rows = await this.#db
+      .select()
+      .from(vouchers)
+      .innerJoin(seckillVouchers, eq(seckillVouchers.voucherId, vouchers.id))
+      .where(gte(seckillVouchers.endAt, new Date(endsAfter)))
+      .orderBy(vouchers.id)
+    return rows.map((r) => toVoucher(r.vouchers, r.seckill_vouchers))
+  }
+}
+
+class SoldOut extends Error {}
+
+/** Orders (`voucher_orders`) with the database side of the stock. */
+export class DrizzleOrderRepository implements OrderRepository {
+  readonly #db: Database
+
+  constructor(db: Database) {
+    this.#db = db
+  }
+
+  async persist(
+    order: Pick<Order, 'id' | 'userId' | 'voucherId' | 'seq'>,
+    now: number
+  ): Promise<PersistResult> {
+    const id = must(order.id)
+    const voucherId = must(order.voucherId)
+    try {
+      return await this.#db.transaction(async (tx) => {
+        // Waits for a concurrent insert of the same id (or slot) to commit, then does nothing.
+        const [row] = await tx
+          .insert(voucherOrders)
+          .values({
+            id,
+            userId: must(order.userId),
+            voucherId,
+            seq: order.seq,
+            status: 'unpaid',
+            createdAt: new Date(now),
+          })
+          .onConflictDoNothing()
+          .returning()
+        if (!row) {
+          const [existing] = await tx.select().from(voucherOrders).where(eq(voucherOrders.id, id))
+          return existing ? { result: 'exists', order: toOrder(existing) } : { result: 'duplicate' }
+        }
+        const taken = await tx
+          .update(seckillVouchers)
+          .set({ stock: sql`${seckillVouchers.stock} - 1` })
+          .where(and(eq(seckillVouchers.voucherId, voucherId), gt(seckillVouchers.stock, 0)))
+          .returning({ stock: seckillVouchers.stock })
+        if (taken.length === 0) throw new SoldOut()
+        return { result: 'created', order: toOrder(row) }
+      })
+    } catch (e) {
+      if (e instanceof SoldOut) return { result: 'sold-out' }
+      throw e
+    }
+  }
+
+  async markFailed(
+    order: Pick<Order, 'id' | 'userId' | 'voucherId' | 'seq'>,
+    reason: string,
+    now: number
+  ): Promise<Order> {
+    const id = must(order.id)
+    await this.#db
+      .insert(voucherOrders)
+      .values({
+        id,
+        userId: must(order.userId),
+        voucherId: must(order.voucherId),
+        seq: order.seq,
+        status: 'failed',
+        failReason: reason,
+        createdAt: new Date(now),
+      })
+      .onConflictDoNothing({ target: voucherOrders.id })
+    const [row] = await this.#db.select().from(voucherOrders).where(eq(voucherOrders.id, id))
+    return toOrder(row!)
+  }
+
+  async pay(id: string, userId: string, now: number) {
+    const k = key(id)
+    const u = key(userId)
+    if (k === null || u === null) return { changed: false, order: null }
+    const [row] = await this.#db
+      .update(voucherOrders)
+      .set({ status: 'paid', paidAt: new Date(now) })
+      .where(
+        and(
+          eq(voucherOrders.id, k),
+          eq(voucherOrders.userId, u),
+          eq(voucherOrders.status, 'unpaid')
+        )
+      )
+      .returning()
+    if (row) return { changed: true, order: toOrder(row) }
+    const order = await this.findById(id)
+    return { changed: false, order: order?.userId === userId ? order : null }
+  }
+
+  async cancel(id: string, userId: string | null, now: number) {
+    const k = key(id)
+    const u = userId === null ? null : key(userId)
+    if (k === null || (userId !== null && u === null)) return { changed: false, order: null }
+    const changed = await this.#db.transaction(async (tx) => {
+      const [row] = await tx
+        .update(voucherOrders)
+        .set({ status: 'cancelled', cancelledAt: new Date(now) })
+        .where(
+          and(
+            eq(voucherOrders.id, k),
+            eq(voucherOrders.status, 'unpaid'),
+            u === null ? undefined : eq(voucherOrders.userId, u)
+          )
+        )
+        .returning()
+      if (!row) return null
+      await tx
+        .update(seckillVouchers)
+        .set({ stock: sql`${seckillVouchers.stock} + 1` })
+        .where(eq(seckillVouchers.voucherId, row.voucherId))
+      return toOrder(row)
+    })
+    if (changed) return { changed: true, order: changed }
+    const order = await this.findById(id)
+    return { changed: false, order: userId === null || order?.userId === userId ? order : null }
+  }
+
+  async findById(id: string): Promise<Order | null> {
+    const k = key(id)
+    if (k === null) return null
+    const [row] = await this.#db.select().from(voucherOrders).where(eq(voucherOrders.id, k))
+    return row ? toOrder(row) : null
+  }
+
+  async listByVoucher(voucherId: string): Promise<Order[]> {
+    const k = key(voucherId)
+    if (k === null) return []
+    const rows = await this.#db
+      .select()
+      .from(voucherOrders)
+      .where(eq(voucherOrders.voucherId, k))
+      .orderBy(voucherOrders.createdAt)
+    return rows.map(toOrder)
+  }
+
+  async auditStock(voucherId: string, repair: boolean) {
+    const k = key(voucherId)
+    if (k === null) return null
+    return this.#db.transaction(async (tx) => {
+      // Holding the sale row blocks persists and cancels of this voucher until we are done.
+      const [sale] = await tx
+        .select()
+        .from(seckillVouchers)
+        .where(eq(seckillVouchers.voucherId, k))
+        .for('update')
+      if (!sale) return null
+      const [live] = await tx
+        .select({ n: sql<number>`count(*)::int` })
+        .from(voucherOrders)
+        .where(
+          and(eq(voucherOrders.voucherId, k), inArray(voucherOrders.status, ['unpaid', 'paid']))
+        )
+      const expected = sale.initialStock - (live?.n ?? 0)
+      if (repair && sale.stock !== expected) {
+        await tx
+          .update(seckillVouchers)
+          .set({ stock: expected })
+          .where(eq(seckillVouchers.voucherId, k))
+      }
+      return { stock: sale.stock, expected }
+    })
+  }
+}

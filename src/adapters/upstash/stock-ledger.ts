@@ -1,0 +1,246 @@
+import type { Clock } from '../../domain/ports/clock.ts'
+import type {
+  LedgerState,
+  Refusal,
+  Reservation,
+  ReserveOutcome,
+  SaleAudit,
+  SaleTerms,
+  StockLedger,
+  TransitionResult,
+} from '../../domain/ports/stock.ts'
+import { type Redis, redisCall } from './client.ts'
+import { evalLua } from './lua.ts'
+
+const STATE_OF: Record<string, LedgerState> = {
+  p: 'pending',
+  c: 'committed',
+  k: 'cancelled',
+  x: 'failed',
+}
+const LETTER_OF: Record<LedgerState, string> = {
+  pending: 'p',
+  committed: 'c',
+  cancelled: 'k',
+  failed: 'x',
+}
+const REFUSALS: Record<number, Refusal> = {
+  1: 'SALE_NOT_STARTED',
+  2: 'SALE_ENDED',
+  3: 'ALREADY_PURCHASED',
+  4: 'SOLD_OUT',
+}
+/** Entries per load call (keeps each request well under REST body limits). */
+const LOAD_CHUNK = 1_000
+
+export interface UpstashStockLedgerOptions {
+  /** How long a sale's keys outlive its end, ms. */
+  retentionMs: number
+}
+
+/**
+ * A flash sale in Redis under one hash tag `{<voucherId>}`: `sk:{v}` (terms and stock),
+ * `sk:{v}:buyers`, `sk:{v}:orders` (order states), `sk:{v}:outbox`, `sk:{v}:idem`. Every method is
+ * one script call from lua/seckill-*.lua. Order ids are stored with an 'o' prefix so no client
+ * ever parses them as (lossy) JSON numbers.
+ */
+export class UpstashStockLedger implements StockLedger {
+  readonly #redis: Redis
+  readonly #clock: Clock
+  readonly #prefix: string
+  readonly #retentionMs: number
+
+  constructor(redis: Redis, clock: Clock, prefix: string, options: UpstashStockLedgerOptions) {
+    this.#redis = redis
+    this.#clock = clock
+    this.#prefix = prefix
+    this.#retentionMs = options.retentionMs
+  }
+
+  #keys(voucherId: string) {
+    const sale = `${this.#prefix}sk:{${voucherId}}`
+    return {
+      sale,
+      buyers: `${sale}:buyers`,
+      orders: `${sale}:orders`,
+      outbox: `${sale}:outbox`,
+      idem: `${sale}:idem`,
+    }
+  }
+
+  async load(terms: SaleTerms, known: readonly Reservation[]): Promise<boolean> {
+    const k = this.#keys(terms.voucherId)
+    const now = String(this.#clock.now())
+    const held = new Map<string, number>()
+    for (const r of known)
+      if (r.state !== 'failed') held.set(r.userId, (held.get(r.userId) ?? 0) + 1)
+    const head = [
+      String(terms.stock),
+      String(terms.initialStock),
+      String(terms.beginAt),
+      String(terms.endAt),
+      String(terms.perUserLimit),
+      now,
+      String(this.#retentionMs),
+    ]
+    const chunks: Reservation[][] = []
+    for (let i = 0; i < known.length; i += LOAD_CHUNK) chunks.push(known.slice(i, i + LOAD_CHUNK))
+    if (chunks.length === 0) chunks.push([])
+    for (const [i, chunk] of chunks.entries()) {
+      const last = i === chunks.length - 1
+      const entries = chunk.flatMap((r) => [
+        r.orderId,
+        `${LETTER_OF[r.state]}|${r.userId}|${r.seq}|${r.acceptedAt}`,
+        String(held.get(r.userId) ?? 0),
+      ])
+      const written = await redisCall(() =>
+        evalLua<number>(
+          this.#redis,
+          'seckillLoad',
+          [k.sale, k.buyers, k.orders],
+          [last ? '1' : '0', ...head, ...entries]
+        )
+      )
+      if (written === 0) return false
+    }
+    return true
+  }
+
+  async reserve(input: {
+    voucherId: string
+    userId: string
+    orderId: string
+    idempotencyKey?: string
+  }): Promise<ReserveOutcome> {
+    const k = this.#keys(input.voucherId)
+    const [code, value, seq] = await redisCall(() =>
+      evalLua<[number, string, number?]>(
+        this.#redis,
+        'seckillReserve',
+        [k.sale, k.buyers, k.orders, k.outbox, k.idem],
+        [
+          input.userId,
+          input.orderId,
+          String(this.#clock.now()),
+          input.idempotencyKey ?? '',
+          String(this.#retentionMs),
+        ]
+      )
+    )
+    if (code === 0) return { kind: 'accepted', orderId: value.slice(1), seq: Number(seq) }
+    if (code === -1) return { kind: 'not-loaded' }
+    if (code === 5) {
+      return value.startsWith('o')
+        ? { kind: 'replayed', orderId: value.slice(1) }
+        : { kind: 'replayed', reason: REFUSALS[Number(value.slice(1))]! }
+    }
+    return { kind: 'refused', reason: REFUSALS[code]! }
+  }
+
+  async transition(
+    voucherId: string,
+    orderId: string,
+    to: Exclude<LedgerState, 'pending'>,
+    from: readonly (LedgerState | 'unknown')[] | 'any',
+    adopt?: { userId: string; seq: number; acceptedAt: number }
+  ): Promise<TransitionResult> {
+    const k = this.#keys(voucherId)
+    const allowed =
+      from === 'any' ? '*' : from.map((s) => (s === 'unknown' ? '-' : LETTER_OF[s])).join('')
+    const [status, previous] = await redisCall(() =>
+      evalLua<[number, string]>(
+        this.#redis,
+        'seckillTransition',
+        [k.sale, k.buyers, k.orders, k.outbox],
+        [
+          orderId,
+          LETTER_OF[to],
+          allowed,
+          adopt?.userId ?? '',
+          String(adopt?.seq ?? 0),
+          String(adopt?.acceptedAt ?? 0),
+        ]
+      )
+    )
+    if (status === -2) return { outcome: 'not-loaded', from: 'unknown' }
+    const was = STATE_OF[previous] ?? 'unknown'
+    const outcome = status === 1 ? 'applied' : status === 0 ? 'unchanged' : 'refused'
+    return { outcome, from: was }
+  }
+
+  async outbox(voucherId: string, acceptedBefore: number, limit: number): Promise<Reservation[]> {
+    const k = this.#keys(voucherId)
+    const flat = await redisCall(() =>
+      evalLua<string[]>(
+        this.#redis,
+        'seckillScan',
+        [k.sale, k.buyers, k.orders, k.outbox],
+        ['outbox', String(acceptedBefore), String(limit)]
+      )
+    )
+    return pairs(flat).map(([field, value]) => parseReservation(voucherId, field, value))
+  }
+
+  async find(voucherId: string, orderId: string): Promise<Reservation | null> {
+    const value = await redisCall(() =>
+      this.#redis.hget<string>(this.#keys(voucherId).orders, `o${orderId}`)
+    )
+    return value ? parseReservation(voucherId, `o${orderId}`, String(value)) : null
+  }
+
+  async reservations(voucherId: string): Promise<Reservation[] | null> {
+    const k = this.#keys(voucherId)
+    const all = await redisCall(() =>
+      evalLua<unknown[][]>(
+        this.#redis,
+        'seckillScan',
+        [k.sale, k.buyers, k.orders, k.outbox],
+        ['all']
+      )
+    )
+    if (all.length === 0) return null
+    return pairs((all[2] ?? []).map(String)).map(([f, v]) => parseReservation(voucherId, f, v))
+  }
+
+  async audit(voucherId: string, repair: boolean): Promise<SaleAudit | null> {
+    const k = this.#keys(voucherId)
+    const r = await redisCall(() =>
+      evalLua<number[]>(
+        this.#redis,
+        'seckillAudit',
+        [k.sale, k.buyers, k.orders],
+        [repair ? '1' : '0']
+      )
+    )
+    if (r.length === 0) return null
+    const [stock, expectedStock, buyersOff, pending, committed, cancelled, failed] = r.map(Number)
+    return {
+      stock: stock!,
+      expectedStock: expectedStock!,
+      buyersOff: buyersOff!,
+      pending: pending!,
+      committed: committed!,
+      cancelled: cancelled!,
+      failed: failed!,
+    }
+  }
+}
+
+function pairs(flat: string[]): [string, string][] {
+  const out: [string, string][] = []
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([String(flat[i]), String(flat[i + 1])])
+  return out
+}
+
+/** 'o<id>' + 'state|user|seq|accepted_at' → Reservation. */
+function parseReservation(voucherId: string, field: string, value: string): Reservation {
+  const [letter, userId, seq, at] = value.split('|')
+  return {
+    voucherId,
+    orderId: field.slice(1),
+    userId: userId!,
+    seq: Number(seq),
+    acceptedAt: Number(at),
+    state: STATE_OF[letter!] ?? 'failed',
+  }
+}

@@ -1,0 +1,144 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import type { Context } from 'hono'
+import { readSession, renewIfDue } from '../../domain/auth/auth.ts'
+import type { RateVerdict } from '../../domain/ports/rate-limiter.ts'
+import { reserve, type SeckillDeps } from '../../domain/seckill/seckill.ts'
+import type { Deps } from '../deps.ts'
+import { authDeps, sessionToken } from '../http/auth.ts'
+import type { AppEnv } from '../http/env.ts'
+import { problem, problemResponse } from '../http/problem.ts'
+import { validationHook } from '../http/validation.ts'
+import { IdString } from './users.ts'
+
+/** The flash-sale use cases' dependencies, from the request's dependency scope. */
+export function seckillDeps(deps: Omit<Deps, 'topics'>): SeckillDeps {
+  return { ...deps, policy: deps.config.seckill }
+}
+
+const Accepted = z
+  .object({
+    orderId: z.string().openapi({ example: '1264871526048645121', description: 'Decimal string' }),
+    status: z.literal('pending'),
+  })
+  .openapi('SeckillAccepted')
+
+const route = createRoute({
+  method: 'post',
+  path: '/vouchers/{id}/seckill',
+  tags: ['flash sale'],
+  summary: 'Grab a flash-sale voucher',
+  description: `Admission is one atomic Redis script (window, per-user limit, stock, outbox); the order is persisted asynchronously through the queue, so the answer is 202 with a pending order id — poll \`GET /orders/{id}\`.
+
+Refusals are 409 problem+json: \`SOLD_OUT\`, \`ALREADY_PURCHASED\`, \`SALE_NOT_STARTED\`, \`SALE_ENDED\`; 429 \`RATE_LIMITED\` when a token bucket (per session, global) is empty. With an \`Idempotency-Key\` a retried request gets the first outcome again (\`Idempotent-Replayed: true\`).
+
+Hot-path budget: at most two Redis HTTP round trips (session + rate limits + order id share one pipelined request; the reservation is the second), and the queue publish happens after the response.`,
+  security: [{ bearerAuth: [] }],
+  request: {
+    params: z.object({ id: IdString.openapi({ param: { name: 'id', in: 'path' } }) }),
+    headers: z.object({
+      'idempotency-key': z
+        .string()
+        .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'up to 64 of A-Z a-z 0-9 _ . : -')
+        .optional(),
+    }),
+  },
+  responses: {
+    202: {
+      description: 'Reserved; persisting',
+      content: { 'application/json': { schema: Accepted } },
+    },
+    400: problemResponse('Bad id or idempotency key'),
+    401: problemResponse('No valid session'),
+    404: problemResponse('No such flash-sale voucher'),
+    409: problemResponse('SOLD_OUT | ALREADY_PURCHASED | SALE_NOT_STARTED | SALE_ENDED'),
+    429: problemResponse('RATE_LIMITED (RateLimit-* and Retry-After headers)'),
+    503: problemResponse('Redis unreachable: nothing was reserved'),
+  },
+})
+
+const OPEN: RateVerdict = { success: true, limit: 0, remaining: 0, resetAt: 0 }
+
+function rateHeaders(v: RateVerdict, now: number): Record<string, string> {
+  if (v.limit === 0) return {}
+  return {
+    'ratelimit-limit': String(v.limit),
+    'ratelimit-remaining': String(v.remaining),
+    'ratelimit-reset': String(Math.max(0, Math.ceil((v.resetAt - now) / 1000))),
+  }
+}
+
+/** Like Promise.all, but waits for every promise before rethrowing (nothing left unobserved). */
+async function settled<T extends readonly unknown[]>(
+  work: T
+): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const results = await Promise.allSettled(work)
+  const failed = results.find((r) => r.status === 'rejected')
+  if (failed) throw (failed as PromiseRejectedResult).reason
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as never
+}
+
+function setHeaders(c: Context, headers: Record<string, string>) {
+  for (const [k, v] of Object.entries(headers)) c.header(k, v)
+}
+
+/**
+ * The hot path. It authenticates on its own (it is mounted before the global session middleware)
+ * so that the session read, both rate-limit checks and the order id are issued in the same tick
+ * and share one pipelined Redis request; the reservation (with a due session renewal) is the
+ * second. The queue publish runs after the response (deps.background → waitUntil).
+ */
+export const seckillHotPath = new OpenAPIHono<AppEnv>({ defaultHook: validationHook }).openapi(
+  route,
+  async (c) => {
+    const deps = c.var.deps
+    const token = sessionToken(c.req.header('authorization'))
+    const unauthorized = () =>
+      problem(
+        c,
+        401,
+        'UNAUTHORIZED',
+        'Log in first: a valid session token is required',
+        {},
+        {
+          'www-authenticate': 'Bearer',
+        }
+      ) as never
+    if (!token) return unauthorized()
+    const [session, perUser, global, orderId] = await settled([
+      readSession(deps, token),
+      deps.userLimiter?.limit(`s:${token}`) ?? OPEN,
+      deps.globalLimiter?.limit('all') ?? OPEN,
+      deps.ids.next('order'),
+    ] as const)
+    if (!session) return unauthorized()
+    const now = deps.clock.now()
+    const refused = [perUser, global].find((v) => !v.success)
+    setHeaders(c, rateHeaders(perUser, now))
+    if (refused) {
+      const retryAfterMs = Math.max(0, refused.resetAt - now)
+      return problem(
+        c,
+        429,
+        'RATE_LIMITED',
+        'Too many requests: slow down',
+        {
+          scope: refused === perUser ? 'user' : 'global',
+          retryAfterMs,
+        },
+        { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) }
+      ) as never
+    }
+    const [result] = await settled([
+      reserve(seckillDeps(deps), {
+        voucherId: c.req.valid('param').id,
+        userId: session.user.id,
+        orderId,
+        idempotencyKey: c.req.valid('header')['idempotency-key'],
+      }),
+      // Best effort: a failed renewal only means the session is renewed on a later request.
+      renewIfDue(authDeps(deps), session).catch(() => session),
+    ] as const)
+    if (result.replayed) c.header('idempotent-replayed', 'true')
+    return c.json({ orderId: result.orderId, status: 'pending' as const }, 202)
+  }
+)

@@ -1,0 +1,105 @@
+/** Where a reservation stands in Redis. */
+export type LedgerState =
+  /** accepted, waiting in the outbox to be persisted */
+  | 'pending'
+  /** persisted in Postgres; holds one unit of stock */
+  | 'committed'
+  /** cancelled after persisting: stock returned, the buyer's quota still used */
+  | 'cancelled'
+  /** never persisted: stock and quota returned */
+  | 'failed'
+
+export interface SaleTerms {
+  voucherId: string
+  /** Units left. */
+  stock: number
+  /** Units the sale started with. */
+  initialStock: number
+  /** Unix ms; the sale is open in [beginAt, endAt). */
+  beginAt: number
+  endAt: number
+  /** Reservations one user may hold. */
+  perUserLimit: number
+}
+
+export interface Reservation {
+  voucherId: string
+  orderId: string
+  userId: string
+  /** The user's n-th reservation of this sale (1-based). */
+  seq: number
+  /** Unix ms. */
+  acceptedAt: number
+  state: LedgerState
+}
+
+export type Refusal = 'SALE_NOT_STARTED' | 'SALE_ENDED' | 'ALREADY_PURCHASED' | 'SOLD_OUT'
+
+export type ReserveOutcome =
+  | { kind: 'accepted'; orderId: string; seq: number }
+  | { kind: 'refused'; reason: Refusal }
+  /** The idempotency key was used before: its first outcome. */
+  | { kind: 'replayed'; orderId: string }
+  | { kind: 'replayed'; reason: Refusal }
+  /** The sale is not in the ledger: load it (`load`) and try again. */
+  | { kind: 'not-loaded' }
+
+export type TransitionResult = {
+  outcome: 'applied' | 'unchanged' | 'refused' | 'not-loaded'
+  /** The state before the call ('unknown' = the ledger had no record of the order). */
+  from: LedgerState | 'unknown'
+}
+
+export interface SaleAudit {
+  stock: number
+  /** initialStock − (pending + committed) */
+  expectedStock: number
+  /** users whose held-reservation count disagrees with the order records */
+  buyersOff: number
+  pending: number
+  committed: number
+  cancelled: number
+  failed: number
+}
+
+/**
+ * The fast, authoritative-for-admission side of a flash sale (Redis): stock, the per-user limit,
+ * and an outbox of accepted reservations. Every method is one atomic step on one sale.
+ */
+export interface StockLedger {
+  /**
+   * Loads a sale that is missing from the ledger, with the reservations it must already know
+   * (e.g. orders Postgres has). Never overwrites a loaded sale; returns false then.
+   */
+  load(terms: SaleTerms, known: readonly Reservation[]): Promise<boolean>
+  /**
+   * Admits one reservation: checks the window, the user's limit and the stock, takes one unit and
+   * records the reservation as pending in the outbox — atomically. With an idempotency key, a
+   * repeated call returns the first outcome instead of reserving again.
+   */
+  reserve(input: {
+    voucherId: string
+    userId: string
+    orderId: string
+    idempotencyKey?: string
+  }): Promise<ReserveOutcome>
+  /**
+   * Moves a reservation to `to` if its current state is in `from` ('any' = any state, including
+   * unknown: then `adopt` describes it), returning stock and quota exactly once per transition.
+   */
+  transition(
+    voucherId: string,
+    orderId: string,
+    to: Exclude<LedgerState, 'pending'>,
+    from: readonly (LedgerState | 'unknown')[] | 'any',
+    adopt?: { userId: string; seq: number; acceptedAt: number }
+  ): Promise<TransitionResult>
+  /** Pending reservations accepted at or before `acceptedBefore` (unix ms), oldest first. */
+  outbox(voucherId: string, acceptedBefore: number, limit: number): Promise<Reservation[]>
+  /** The ledger's record of one order, or null. */
+  find(voucherId: string, orderId: string): Promise<Reservation | null>
+  /** Every reservation of a sale (for reconciliation), or null when the sale is not loaded. */
+  reservations(voucherId: string): Promise<Reservation[] | null>
+  /** Compares the counters with the records; with `repair`, rewrites the counters from them. */
+  audit(voucherId: string, repair: boolean): Promise<SaleAudit | null>
+}

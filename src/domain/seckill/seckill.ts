@@ -1,0 +1,347 @@
+import { DomainError, PermanentFailure } from '../errors.ts'
+import type { Clock } from '../ports/clock.ts'
+import type { DeadLetter, Delivery, Queue } from '../ports/queue.ts'
+import type { LedgerState, Refusal, Reservation, SaleTerms, StockLedger } from '../ports/stock.ts'
+import type {
+  NewVoucher,
+  Order,
+  OrderRepository,
+  Voucher,
+  VoucherRepository,
+} from '../ports/vouchers.ts'
+
+export const TOPIC_PERSIST = 'orders.persist'
+export const TOPIC_TIMEOUT = 'orders.timeout'
+
+export interface SeckillPolicy {
+  /** How long a sale's Redis keys outlive its end, in ms. */
+  retentionMs: number
+  /** Unpaid orders are cancelled this long after they were persisted, in ms. */
+  payTimeoutMs: number
+  /** The relay republishes outbox entries older than this, in ms. */
+  relayAfterMs: number
+  /** Queue redeliveries of the persist message before it is dead-lettered. */
+  persistRetries: number
+}
+
+export interface SeckillDeps {
+  clock: Clock
+  ledger: StockLedger
+  vouchers: VoucherRepository
+  orders: OrderRepository
+  queue: Queue
+  /** Work that must finish after the response (Workers: waitUntil). */
+  background(work: Promise<unknown>): void
+  policy: SeckillPolicy
+}
+
+/** What the persist message carries: everything the consumer needs, nothing secret. */
+export interface PersistMessage {
+  orderId: string
+  voucherId: string
+  userId: string
+  seq: number
+  acceptedAt: number
+}
+
+export type OrderView = {
+  id: string
+  voucherId: string
+  status: 'pending' | Order['status']
+  createdAt: number
+  paidAt: number | null
+  cancelledAt: number | null
+}
+
+const REFUSAL_TEXT: Record<Refusal, string> = {
+  SOLD_OUT: 'sold out',
+  ALREADY_PURCHASED: 'you already hold the maximum for this sale',
+  SALE_NOT_STARTED: 'the sale has not started',
+  SALE_ENDED: 'the sale has ended',
+}
+
+function refusal(reason: Refusal): DomainError {
+  return new DomainError(reason, REFUSAL_TEXT[reason])
+}
+
+function termsOf(voucher: Voucher): SaleTerms {
+  const s = voucher.seckill
+  if (!s) throw new DomainError('NOT_FOUND', 'not a flash-sale voucher', { voucherId: voucher.id })
+  return {
+    voucherId: voucher.id,
+    stock: s.stock,
+    initialStock: s.initialStock,
+    beginAt: s.beginAt,
+    endAt: s.endAt,
+    perUserLimit: s.perUserLimit,
+  }
+}
+
+const LIVE = new Set<Order['status']>(['unpaid', 'paid'])
+
+/** The ledger state an order in Postgres implies. */
+function ledgerStateOf(status: Order['status']): Exclude<LedgerState, 'pending'> {
+  return LIVE.has(status) ? 'committed' : status === 'cancelled' ? 'cancelled' : 'failed'
+}
+
+/** Creates a voucher; a flash-sale voucher's stock is preloaded into the ledger at once. */
+export async function createVoucher(deps: SeckillDeps, input: NewVoucher): Promise<Voucher> {
+  if (input.seckill) {
+    const { beginAt, endAt, stock, perUserLimit } = input.seckill
+    if (!(endAt > beginAt))
+      throw new DomainError('VALIDATION_FAILED', 'endAt must be after beginAt')
+    if (stock < 0 || perUserLimit < 1)
+      throw new DomainError('VALIDATION_FAILED', 'bad stock or limit')
+  }
+  const voucher = await deps.vouchers.create(input)
+  if (voucher.seckill) await deps.ledger.load(termsOf(voucher), [])
+  return voucher
+}
+
+/**
+ * (Re)loads a sale into the ledger from Postgres: terms, database stock, and every order that
+ * holds stock or quota. Safe to call concurrently; a loaded sale is never overwritten.
+ */
+export async function loadSale(deps: SeckillDeps, voucherId: string): Promise<Voucher> {
+  const voucher = await deps.vouchers.findById(voucherId)
+  if (!voucher?.seckill) {
+    throw new DomainError('NOT_FOUND', 'no such flash-sale voucher', { voucherId })
+  }
+  const orders = await deps.orders.listByVoucher(voucherId)
+  const known: Reservation[] = orders
+    .filter((o) => o.status !== 'failed')
+    .map((o) => ({
+      voucherId,
+      orderId: o.id,
+      userId: o.userId,
+      seq: o.seq,
+      acceptedAt: o.createdAt,
+      state: ledgerStateOf(o.status),
+    }))
+  await deps.ledger.load(termsOf(voucher), known)
+  return voucher
+}
+
+/**
+ * The flash-sale admission: one atomic ledger step (loading the sale first if it is missing).
+ * On acceptance the persist message is published after the response; if that publish fails the
+ * reservation waits in the outbox for the relay. Refusals throw DomainError with their code.
+ */
+export async function reserve(
+  deps: SeckillDeps,
+  input: { voucherId: string; userId: string; orderId: string; idempotencyKey?: string }
+): Promise<{ orderId: string; replayed: boolean }> {
+  let outcome = await deps.ledger.reserve(input)
+  if (outcome.kind === 'not-loaded') {
+    await loadSale(deps, input.voucherId)
+    outcome = await deps.ledger.reserve(input)
+  }
+  switch (outcome.kind) {
+    case 'accepted': {
+      const message: PersistMessage = {
+        orderId: outcome.orderId,
+        voucherId: input.voucherId,
+        userId: input.userId,
+        seq: outcome.seq,
+        acceptedAt: deps.clock.now(),
+      }
+      deps.background(publishPersist(deps, message))
+      return { orderId: outcome.orderId, replayed: false }
+    }
+    case 'replayed':
+      if ('reason' in outcome) throw refusal(outcome.reason)
+      return { orderId: outcome.orderId, replayed: true }
+    case 'refused':
+      throw refusal(outcome.reason)
+    case 'not-loaded':
+      throw new DomainError('DEPENDENCY_UNAVAILABLE', 'the sale could not be loaded')
+  }
+}
+
+/** Publishes the persist message; deduplicated per order so the relay may repeat it safely. */
+export function publishPersist(deps: Pick<SeckillDeps, 'queue' | 'policy'>, m: PersistMessage) {
+  return deps.queue.publish(TOPIC_PERSIST, m, {
+    dedupId: `persist-${m.orderId}`,
+    retries: deps.policy.persistRetries,
+  })
+}
+
+function parsePersist(body: unknown): PersistMessage {
+  const m = body as Partial<PersistMessage> | null
+  const id = /^[1-9]\d{0,19}$/
+  if (
+    !m ||
+    typeof m.orderId !== 'string' ||
+    !id.test(m.orderId) ||
+    typeof m.voucherId !== 'string' ||
+    !id.test(m.voucherId) ||
+    typeof m.userId !== 'string' ||
+    !id.test(m.userId) ||
+    !Number.isInteger(m.seq) ||
+    typeof m.acceptedAt !== 'number'
+  ) {
+    throw new PermanentFailure('malformed persist message')
+  }
+  return m as PersistMessage
+}
+
+/** Brings the ledger in line with the order as Postgres has it (idempotent). */
+async function settleLedger(deps: SeckillDeps, m: PersistMessage, order: Order) {
+  const to = ledgerStateOf(order.status)
+  const adopt = { userId: m.userId, seq: m.seq, acceptedAt: m.acceptedAt }
+  // A live order must hold stock in the ledger whatever the ledger thought; a released one
+  // gives it back only from pending/committed.
+  const from = to === 'committed' ? 'any' : (['pending', 'committed'] as const)
+  const r = await deps.ledger.transition(m.voucherId, m.orderId, to, from, adopt)
+  if (r.outcome === 'not-loaded') {
+    await loadSale(deps, m.voucherId)
+  }
+}
+
+/**
+ * The persist consumer (at-least-once): one Postgres transaction inserts the order and takes the
+ * database stock; only after it commits is the outbox entry cleared (ledger: committed) and the
+ * payment timeout scheduled. A redelivery finds the order and only re-settles the ledger.
+ */
+export async function handlePersist(deps: SeckillDeps, delivery: Delivery<unknown>) {
+  const m = parsePersist(delivery.body)
+  const now = deps.clock.now()
+  const r = await deps.orders.persist(
+    { id: m.orderId, userId: m.userId, voucherId: m.voucherId, seq: m.seq },
+    now
+  )
+  if (r.result === 'sold-out') throw new PermanentFailure('no database stock left')
+  if (r.result === 'duplicate') throw new PermanentFailure('the user already holds this order slot')
+  await settleLedger(deps, m, r.order)
+  if (r.order.status === 'unpaid') {
+    await deps.queue.publish(
+      TOPIC_TIMEOUT,
+      { orderId: m.orderId },
+      { delayMs: deps.policy.payTimeoutMs, dedupId: `timeout-${m.orderId}` }
+    )
+  }
+}
+
+/**
+ * The persist topic's dead-letter hand-off (retries exhausted, or a permanent failure): record
+ * the order as failed — unless it made it after all — and give stock and quota back, once.
+ */
+export async function handlePersistDead(deps: SeckillDeps, letter: DeadLetter<unknown>) {
+  let m: PersistMessage
+  try {
+    m = parsePersist(letter.body)
+  } catch {
+    return // nothing we can attribute; the queue's DLQ keeps the raw message
+  }
+  const order = await deps.orders.markFailed(
+    { id: m.orderId, userId: m.userId, voucherId: m.voucherId, seq: m.seq },
+    letter.reason.slice(0, 500),
+    deps.clock.now()
+  )
+  await settleLedger(deps, m, order)
+}
+
+/** Cancels an unpaid order (by its owner, or by the system when `userId` is null). */
+export async function cancelOrder(deps: SeckillDeps, orderId: string, userId: string | null) {
+  const r = await deps.orders.cancel(orderId, userId, deps.clock.now())
+  if (!r.order) {
+    if (userId && (await findPending(deps, orderId, userId))) {
+      throw new DomainError('ORDER_PENDING', 'the order is still being placed; try again shortly')
+    }
+    throw new DomainError('NOT_FOUND', 'no such order')
+  }
+  if (r.order.status !== 'cancelled') {
+    throw new DomainError('ORDER_NOT_CANCELLABLE', `the order is ${r.order.status}`)
+  }
+  // First cancel or a retry after a failure here: returning Redis stock is idempotent.
+  await deps.ledger.transition(r.order.voucherId, orderId, 'cancelled', ['pending', 'committed'])
+  return r.order
+}
+
+/** The payment-timeout consumer: cancels the order if it is still unpaid. */
+export async function handleTimeout(deps: SeckillDeps, delivery: Delivery<unknown>) {
+  const orderId = (delivery.body as { orderId?: unknown } | null)?.orderId
+  if (typeof orderId !== 'string') throw new PermanentFailure('malformed timeout message')
+  try {
+    await cancelOrder(deps, orderId, null)
+  } catch (e) {
+    // Paid (or already failed) in time: nothing to do. Anything else is retried.
+    if (!(e instanceof DomainError && e.code === 'ORDER_NOT_CANCELLABLE')) throw e
+  }
+}
+
+/** Simulated payment: compare-and-set unpaid → paid, idempotent for a paid order. */
+export async function payOrder(deps: SeckillDeps, orderId: string, userId: string) {
+  const r = await deps.orders.pay(orderId, userId, deps.clock.now())
+  if (!r.order) {
+    if (await findPending(deps, orderId, userId)) {
+      throw new DomainError('ORDER_PENDING', 'the order is still being placed; try again shortly')
+    }
+    throw new DomainError('NOT_FOUND', 'no such order')
+  }
+  if (r.order.status !== 'paid') {
+    throw new DomainError('ORDER_NOT_PAYABLE', `the order is ${r.order.status}`)
+  }
+  return r.order
+}
+
+/** Sales whose ledger keys may still exist. */
+function recentSales(deps: SeckillDeps): Promise<Voucher[]> {
+  return deps.vouchers.listSeckillEndingAfter(deps.clock.now() - deps.policy.retentionMs)
+}
+
+async function findPending(
+  deps: SeckillDeps,
+  orderId: string,
+  userId: string
+): Promise<Reservation | null> {
+  const sales = await recentSales(deps)
+  const found = await Promise.all(sales.map((v) => deps.ledger.find(v.id, orderId)))
+  return found.find((r) => r?.userId === userId && r.state === 'pending') ?? null
+}
+
+/** An order as its owner sees it: from Postgres, or still pending in the ledger. */
+export async function orderStatus(
+  deps: SeckillDeps,
+  orderId: string,
+  userId: string
+): Promise<OrderView> {
+  const order = await deps.orders.findById(orderId)
+  if (order) {
+    if (order.userId !== userId) throw new DomainError('NOT_FOUND', 'no such order')
+    const { id, voucherId, status, createdAt, paidAt, cancelledAt } = order
+    return { id, voucherId, status, createdAt, paidAt, cancelledAt }
+  }
+  const pending = await findPending(deps, orderId, userId)
+  if (!pending) throw new DomainError('NOT_FOUND', 'no such order')
+  return {
+    id: orderId,
+    voucherId: pending.voucherId,
+    status: 'pending',
+    createdAt: pending.acceptedAt,
+    paidAt: null,
+    cancelledAt: null,
+  }
+}
+
+/** Republishes outbox entries that were never persisted (publish failed, or a lost message). */
+export async function relayOutbox(deps: SeckillDeps): Promise<{ republished: number }> {
+  const before = deps.clock.now() - deps.policy.relayAfterMs
+  let republished = 0
+  for (const sale of await recentSales(deps)) {
+    const stale = await deps.ledger.outbox(sale.id, before, 500)
+    const results = await Promise.allSettled(
+      stale.map((r) =>
+        publishPersist(deps, {
+          orderId: r.orderId,
+          voucherId: r.voucherId,
+          userId: r.userId,
+          seq: r.seq,
+          acceptedAt: r.acceptedAt,
+        })
+      )
+    )
+    republished += results.filter((x) => x.status === 'fulfilled').length
+  }
+  return { republished }
+}

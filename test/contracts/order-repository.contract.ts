@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest'
+import type { OrderRepository, VoucherRepository } from '../../src/domain/ports/vouchers.ts'
+
+export interface OrderRepoHarness {
+  vouchers: VoucherRepository
+  orders: OrderRepository
+  /** A shop the vouchers can belong to, and users who can own orders. */
+  shopId: string
+  userIds: string[]
+}
+
+const H = 3_600_000
+let nextId = 1n
+const orderId = () => String(8_000_000_000_000_000_000n + BigInt(Date.now()) * 1000n + nextId++)
+
+/** The VoucherRepository + OrderRepository contract (they share the sale's stock row). */
+export function orderRepositoryContract(name: string, make: () => Promise<OrderRepoHarness>) {
+  describe(`Voucher and order repositories contract [${name}]`, () => {
+    async function sale(h: OrderRepoHarness, stock = 3, perUserLimit = 1) {
+      const now = Date.now()
+      return h.vouchers.create({
+        shopId: h.shopId,
+        title: 'half price',
+        subTitle: '',
+        rules: '',
+        payValue: 500,
+        actualValue: 1000,
+        seckill: { stock, beginAt: now - H, endAt: now + H, perUserLimit },
+      })
+    }
+
+    it('creates vouchers with their sale terms and lists them', async () => {
+      const h = await make()
+      const normal = await h.vouchers.create({
+        shopId: h.shopId,
+        title: 'normal',
+        subTitle: 's',
+        rules: 'r',
+        payValue: 1,
+        actualValue: 2,
+      })
+      expect(normal).toMatchObject({ kind: 'normal', status: 'on', seckill: null })
+      const flash = await sale(h, 7, 2)
+      expect(flash.kind).toBe('seckill')
+      expect(flash.seckill).toMatchObject({ stock: 7, initialStock: 7, perUserLimit: 2 })
+      expect(await h.vouchers.findById(flash.id)).toEqual(flash)
+      expect(await h.vouchers.findById('0')).toBeNull()
+      const listed = await h.vouchers.listByShop(h.shopId)
+      expect(listed.map((v) => v.id)).toEqual(expect.arrayContaining([normal.id, flash.id]))
+      const live = await h.vouchers.listSeckillEndingAfter(Date.now())
+      expect(live.map((v) => v.id)).toContain(flash.id)
+      expect(live.map((v) => v.id)).not.toContain(normal.id)
+      expect(
+        (await h.vouchers.listSeckillEndingAfter(Date.now() + 2 * H)).map((v) => v.id)
+      ).not.toContain(flash.id)
+    })
+
+    it('persists an order once, taking one unit of stock, under concurrent redelivery', async () => {
+      const h = await make()
+      const v = await sale(h, 3)
+      const o = { id: orderId(), userId: h.userIds[0]!, voucherId: v.id, seq: 1 }
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => h.orders.persist(o, Date.now()))
+      )
+      expect(results.filter((r) => r.result === 'created')).toHaveLength(1)
+      expect(results.filter((r) => r.result === 'exists')).toHaveLength(9)
+      expect((await h.vouchers.findById(v.id))?.seckill?.stock).toBe(2)
+      expect(await h.orders.findById(o.id)).toMatchObject({ ...o, status: 'unpaid' })
+    })
+
+    it('refuses a second live order in the same user slot, and sells no more than the stock', async () => {
+      const h = await make()
+      const v = await sale(h, 1)
+      const [u1, u2] = h.userIds
+      expect(
+        (await h.orders.persist({ id: orderId(), userId: u1!, voucherId: v.id, seq: 1 }, 0)).result
+      ).toBe('created')
+      expect(
+        (await h.orders.persist({ id: orderId(), userId: u1!, voucherId: v.id, seq: 1 }, 0)).result
+      ).toBe('duplicate')
+      expect(
+        (await h.orders.persist({ id: orderId(), userId: u2!, voucherId: v.id, seq: 1 }, 0)).result
+      ).toBe('sold-out')
+      expect(await h.orders.listByVoucher(v.id)).toHaveLength(1)
+      expect((await h.vouchers.findById(v.id))?.seckill?.stock).toBe(0)
+    })
+
+    it('records a failed order, which holds no slot and is never overwritten', async () => {
+      const h = await make()
+      const v = await sale(h, 2)
+      const u = h.userIds[0]!
+      const failed = await h.orders.markFailed(
+        { id: orderId(), userId: u, voucherId: v.id, seq: 1 },
+        'boom',
+        0
+      )
+      expect(failed).toMatchObject({ status: 'failed', failReason: 'boom' })
+      const live = { id: orderId(), userId: u, voucherId: v.id, seq: 1 }
+      expect((await h.orders.persist(live, 0)).result).toBe('created')
+      expect((await h.orders.markFailed(live, 'late', 0)).status).toBe('unpaid')
+      expect((await h.orders.persist({ ...failed }, 0)).result).toBe('exists')
+      expect((await h.vouchers.findById(v.id))?.seckill?.stock).toBe(1)
+    })
+
+    it('pay and cancel are compare-and-set: exactly one wins a race, stock back at most once', async () => {
+      const h = await make()
+      const v = await sale(h, 5)
+      const ids = await Promise.all(
+        h.userIds.slice(0, 3).map(async (userId) => {
+          const id = orderId()
+          await h.orders.persist({ id, userId, voucherId: v.id, seq: 1 }, 0)
+          return { id, userId }
+        })
+      )
+      await Promise.all(
+        ids.flatMap(({ id, userId }) => [
+          ...Array.from({ length: 5 }, () => h.orders.pay(id, userId, 1)),
+          ...Array.from({ length: 5 }, () => h.orders.cancel(id, null, 1)),
+        ])
+      )
+      const orders = await Promise.all(ids.map(({ id }) => h.orders.findById(id)))
+      const cancelled = orders.filter((o) => o?.status === 'cancelled').length
+      expect(orders.every((o) => o?.status === 'paid' || o?.status === 'cancelled')).toBe(true)
+      expect((await h.vouchers.findById(v.id))?.seckill?.stock).toBe(2 + cancelled)
+      const paid = orders.find((o) => o?.status === 'paid')
+      if (paid)
+        expect(await h.orders.cancel(paid.id, paid.userId, 2)).toMatchObject({ changed: false })
+      expect(await h.orders.pay(ids[0]!.id, h.userIds[5]!, 2)).toEqual({
+        changed: false,
+        order: null,
+      })
+    })
+
+    it('audits the database stock against live orders and repairs it', async () => {
+      const h = await make()
+      const v = await sale(h, 4)
+      await h.orders.persist({ id: orderId(), userId: h.userIds[0]!, voucherId: v.id, seq: 1 }, 0)
+      expect(await h.orders.auditStock(v.id, false)).toEqual({ stock: 3, expected: 3 })
+      const third = { id: orderId(), userId: h.userIds[1]!, voucherId: v.id, seq: 1 }
+      await h.orders.markFailed(third, 'x', 0)
+      expect(await h.orders.auditStock(v.id, true)).toEqual({ stock: 3, expected: 3 })
+      expect(await h.orders.auditStock('999999999', false)).toBeNull()
+    })
+  })
+}

@@ -1,0 +1,284 @@
+import { describe, expect, it } from 'vitest'
+import { ManualClock } from '../../src/adapters/memory/clock.ts'
+import type { Reservation, SaleTerms, StockLedger } from '../../src/domain/ports/stock.ts'
+
+export type MakeLedger = (clock: ManualClock) => Promise<StockLedger>
+
+const MIN = 60_000
+let next = 1
+const id = () => String(7_000_000_000_000_000_000n + BigInt(Date.now()) * 1000n + BigInt(next++))
+const voucher = () => String(100_000 + Math.floor(Math.random() * 1e9))
+
+function terms(clock: ManualClock, over: Partial<SaleTerms> = {}): SaleTerms {
+  return {
+    voucherId: voucher(),
+    stock: 10,
+    initialStock: 10,
+    beginAt: clock.now() - MIN,
+    endAt: clock.now() + 60 * MIN,
+    perUserLimit: 1,
+    ...over,
+  }
+}
+
+/** The StockLedger port's contract; every adapter runs it. */
+export function stockLedgerContract(name: string, make: MakeLedger) {
+  describe(`StockLedger contract [${name}]`, () => {
+    it('says not-loaded until the sale is loaded; load never overwrites', async () => {
+      const clock = new ManualClock()
+      const ledger = await make(clock)
+      const t = terms(clock)
+      const r = await ledger.reserve({ voucherId: t.voucherId, userId: '1', orderId: id() })
+      expect(r).toEqual({ kind: 'not-loaded' })
+      expect(await ledger.load(t, [])).toBe(true)
+      expect(await ledger.load({ ...t, stock: 999 }, [])).toBe(false)
+      expect((await ledger.audit(t.voucherId, false))?.stock).toBe(10)
+    })
+
+    it('admits a buyer once (the per-user limit), keeping order ids exact', async () => {
+      const clock = new ManualClock()
+      const ledger = await make(clock)
+      const t = terms(clock)
+      await ledger.load(t, [])
+      const orderId = '9007199254740993123' // > 2^53: must survive as a string
+      const first = await ledger.reserve({ voucherId: t.voucherId, userId: '42', orderId })
+      expect(first).toEqual({ kind: 'accepted', orderId, seq: 1 })
+      const again = await ledger.reserve({ voucherId: t.voucherId, userId: '42', orderId: id() })
+      expect(again).toEqual({ kind: 'refused', reason: 'ALREADY_PURCHASED' })
+      expect(await ledger.find(t.voucherId, orderId)).toEqual({
+        voucherId: t.voucherId,
+        orderId,
+        userId: '42',
+        seq: 1,
+        acceptedAt: clock.now(),
+        state: 'pending',
+      })
+    })
+
+    it('honours a per-user limit above one with increasing seq', async () => {
+      const clock = new ManualClock()
+      const ledger = await make(clock)
+      const t = terms(clock, { perUserLimit: 2 })
+      await ledger.load(t, [])
+      const a = await ledger.reserve({ voucherId: t.voucherId, userId: '7', orderId: id() })
+      const b = await ledger.reserve({ voucherId: t.voucherId, userId: '7', orderId: id() })
+      const c = await ledger.reserve({ voucherId: t.voucherId, userId: '7', orderId: id() })
+      expect([a, b].map((x) => (x.kind === 'accepted' ? x.seq : 0))).toEqual([1, 2])
+      expect(c).toEqual({ kind: 'refused', reason: 'ALREADY_PURCHASED' })
+    })
+
+    it('checks the sale window with the caller’s clock', async () => {
+      const clock = new ManualClock()
+      const ledger = await make(clock)
+      const t = terms(clock, { beginAt: clock.now() + MIN, endAt: clock.now() + 2 * MIN })
+      await ledger.load(t, [])
+      const early = await ledger.reserve({ voucherId: t.voucherId, userId: '1', orderId: id() })
+      expect(early).toEqual({ kind: 'refused', reason: 'SALE_NOT_STARTED' })
+      await clock.advance(MIN)
+      expect(
+        (await ledger.reserve({ voucherId: t.voucherId, userId: '1', orderId: id() })).kind
+      ).toBe('accepted')
+      await clock.advance(MIN)
+      const late = await ledger.reserve({ voucherId: t.voucherId, userId: '2', orderId: id() })
+      expect(late).toEqual({ kind: 'refused', reason: 'SALE_ENDED' })
+    })
+
+    it('never oversells: 300 concurrent reservations from 200 users on stock 50', async () => {
+      const clock = new ManualClock()
+      const ledger = await make(clock)
+      const t = terms(clock, { stock: 50, initialStock: 50 })
+      await ledger.load(t, [])
+      const attempts = Array.from({ length: 300 }, (_, i) => String(1 + (i % 200)))
+      const results = await Promise.all(
+        attempts.map((userId) => ledger.reserve({ voucherId: t.voucherId, userId, orderId: id() }))
+      )
+      const accepted = results.filter((r) => r.kind === 'accepted')
+      expect(accepted).toHaveLength(50)
+      const refusals = new Set(
+        results.filter((r) => r.kind === 'refused').map((r) => (r as { reason: string }).reason)
+      )
+      expect([...refusals].every((r) => r === 'SOLD_OUT' || r === 'ALREADY_PURCHASED')).toBe(true)
+      const buyers = (await ledger.reservations(t.voucherId))!.map((r) => r.userId)
+      expect(new Set(buyers).size).toBe(50)
+      expect(await ledger.audit(t.voucherId, false)).toMatchObject({
+        stock: 0,
+        expectedStock: 0,
+        buyersOff: 0,
+        pending: 50,
+      })
+    })
+
+    it('replays the first outcome for a repeated idempotency key', async () => {
+      const clock = new ManualClock()
+      const ledger = await make(clock)
+      const t = terms(clock, { stock: 1, initialStock: 1 })
+      await ledger.load(t, [])
+      const orderId = id()
+      const first = await ledger.reserve({
+        voucherId: t.voucherId,
+        userId: '5',
+        orderId,
+        idempotencyKey: 'k1',
+      })
+      const replay = await ledger.reserve({
+        voucherId: t.voucherId,
+        userId: '5',
+        orderId: id(),
+        idempotencyKey: 'k1',
+      })
+      expect(first).toMatchObject({ kind: 'accepted', orderId })
+      expect(replay).toEqual({ kind: 'replayed', orderId })
+      const refused = await ledger.reserve({
+        voucherId: t.voucherId,
+        userId: '6',
+        orderId: id(),
+        idempotencyKey: 'k1',
+      })
+      expect(refused).toEqual({ kind: 'refused', reason: 'SOLD_OUT' }) // keys are per user
+      const refusedAgain = await ledger.reserve({
+        voucherId: t.voucherId,
+        userId: '6',
+        orderId: id(),
+        idempotencyKey: 'k1',
+      })
+      expect(refusedAgain).toEqual({ kind: 'replayed', reason: 'SOLD_OUT' })
+      expect((await ledger.audit(t.voucherId, false))?.pending).toBe(1)
+    })
+
+    it('commits, cancels and fails each exactly once, returning stock and quota as documented', async () => {
+      const clock = new ManualClock()
+      const ledger = await make(clock)
+      const t = terms(clock, { stock: 2, initialStock: 2 })
+      await ledger.load(t, [])
+      const [a, b] = [id(), id()]
+      await ledger.reserve({ voucherId: t.voucherId, userId: '1', orderId: a })
+      await ledger.reserve({ voucherId: t.voucherId, userId: '2', orderId: b })
+      const stock = async () => (await ledger.audit(t.voucherId, false))!.stock
+      expect(await stock()).toBe(0)
+
+      expect(await ledger.transition(t.voucherId, a, 'committed', ['pending'])).toEqual({
+        outcome: 'applied',
+        from: 'pending',
+      })
+      expect(await ledger.transition(t.voucherId, a, 'committed', ['pending'])).toEqual({
+        outcome: 'unchanged',
+        from: 'committed',
+      })
+      expect(await stock()).toBe(0)
+
+      // cancel: stock back once, quota kept
+      expect(
+        (await ledger.transition(t.voucherId, a, 'cancelled', ['pending', 'committed'])).outcome
+      ).toBe('applied')
+      expect(
+        (await ledger.transition(t.voucherId, a, 'cancelled', ['pending', 'committed'])).outcome
+      ).toBe('unchanged')
+      expect(await stock()).toBe(1)
+      expect(
+        (await ledger.reserve({ voucherId: t.voucherId, userId: '1', orderId: id() })).kind
+      ).toBe('refused')
+      // a released order cannot be committed by a late consumer
+      expect(await ledger.transition(t.voucherId, a, 'committed', ['pending'])).toEqual({
+        outcome: 'refused',
+        from: 'cancelled',
+      })
+
+      // fail: stock and quota back once
+      expect(
+        (await ledger.transition(t.voucherId, b, 'failed', ['pending', 'committed'])).outcome
+      ).toBe('applied')
+      expect(
+        (await ledger.transition(t.voucherId, b, 'failed', ['pending', 'committed'])).outcome
+      ).toBe('unchanged')
+      expect(await stock()).toBe(2)
+      expect(
+        (await ledger.reserve({ voucherId: t.voucherId, userId: '2', orderId: id() })).kind
+      ).toBe('accepted')
+      expect(await ledger.audit(t.voucherId, false)).toMatchObject({
+        buyersOff: 0,
+        cancelled: 1,
+        failed: 1,
+        pending: 1,
+      })
+    })
+
+    it('lists the outbox oldest first, up to a time, and drops committed entries', async () => {
+      const clock = new ManualClock()
+      const ledger = await make(clock)
+      const t = terms(clock)
+      await ledger.load(t, [])
+      const ids = [id(), id(), id()]
+      for (const [i, orderId] of ids.entries()) {
+        await ledger.reserve({ voucherId: t.voucherId, userId: String(i + 1), orderId })
+        await clock.advance(1_000)
+      }
+      const older = await ledger.outbox(t.voucherId, clock.now() - 2_000, 10)
+      expect(older.map((r) => r.orderId)).toEqual(ids.slice(0, 2))
+      await ledger.transition(t.voucherId, ids[0]!, 'committed', ['pending'])
+      expect((await ledger.outbox(t.voucherId, clock.now(), 10)).map((r) => r.orderId)).toEqual(
+        ids.slice(1)
+      )
+      expect(await ledger.outbox(t.voucherId, clock.now(), 1)).toHaveLength(1)
+    })
+
+    it('loads known reservations and adopts an unknown order (stock and quota taken once)', async () => {
+      const clock = new ManualClock()
+      const ledger = await make(clock)
+      const t = terms(clock, { stock: 3, initialStock: 5 })
+      const known: Reservation[] = [
+        {
+          voucherId: t.voucherId,
+          orderId: id(),
+          userId: '1',
+          seq: 1,
+          acceptedAt: 1,
+          state: 'committed',
+        },
+        {
+          voucherId: t.voucherId,
+          orderId: id(),
+          userId: '2',
+          seq: 1,
+          acceptedAt: 2,
+          state: 'committed',
+        },
+        {
+          voucherId: t.voucherId,
+          orderId: id(),
+          userId: '3',
+          seq: 1,
+          acceptedAt: 3,
+          state: 'cancelled',
+        },
+      ]
+      await ledger.load(t, known)
+      expect(
+        (await ledger.reserve({ voucherId: t.voucherId, userId: '3', orderId: id() })).kind
+      ).toBe('refused')
+      expect(await ledger.audit(t.voucherId, false)).toMatchObject({
+        stock: 3,
+        expectedStock: 3,
+        buyersOff: 0,
+      })
+      const lost = id()
+      const adopt = { userId: '9', seq: 1, acceptedAt: 4 }
+      expect(await ledger.transition(t.voucherId, lost, 'committed', 'any', adopt)).toEqual({
+        outcome: 'applied',
+        from: 'unknown',
+      })
+      expect(await ledger.transition(t.voucherId, lost, 'committed', 'any', adopt)).toEqual({
+        outcome: 'unchanged',
+        from: 'committed',
+      })
+      expect(await ledger.audit(t.voucherId, false)).toMatchObject({
+        stock: 2,
+        expectedStock: 2,
+        buyersOff: 0,
+      })
+      expect(await ledger.transition(voucher(), lost, 'committed', 'any', adopt)).toEqual({
+        outcome: 'not-loaded',
+        from: 'unknown',
+      })
+    })
+  })
+}
