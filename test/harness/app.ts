@@ -62,6 +62,7 @@ export async function startTestApp(kind: AppKind, options: TestAppOptions = {}):
   const server = await startNodeServer({
     port,
     env: { ...env, ...options.env },
+    jobsEveryMs: 0, // tests run jobs explicitly
     clock,
     ...(options.topics ? { topics: options.topics } : {}),
     ...(options.decorate ? { decorate: options.decorate } : {}),
