@@ -8,6 +8,7 @@ import type {
   VoucherRepository,
 } from '../../domain/ports/vouchers.ts'
 import type { Database } from './db.ts'
+import { idKey } from './ids.ts'
 import {
   type OrderRow,
   type SeckillRow,
@@ -17,18 +18,8 @@ import {
   vouchers,
 } from './schema-seckill.ts'
 
-const CANONICAL_ID = /^[1-9][0-9]{0,18}$/
-const MAX_INT8 = 9_223_372_036_854_775_807n
-
-/** A decimal id as int8, or null when it cannot name a row. */
-function key(id: string): bigint | null {
-  if (!CANONICAL_ID.test(id)) return null
-  const k = BigInt(id)
-  return k <= MAX_INT8 ? k : null
-}
-
 function must(id: string): bigint {
-  const k = key(id)
+  const k = idKey(id)
   if (k === null) throw new RangeError(`not a decimal id: ${id}`)
   return k
 }
@@ -119,14 +110,14 @@ export class DrizzleVoucherRepository implements VoucherRepository {
   }
 
   async findById(id: string): Promise<Voucher | null> {
-    const k = key(id)
+    const k = idKey(id)
     if (k === null) return null
     const [row] = await this.#select().where(eq(vouchers.id, k)).limit(1)
     return row ? toVoucher(row.vouchers, row.seckill_vouchers) : null
   }
 
   async listByShop(shopId: string): Promise<Voucher[]> {
-    const k = key(shopId)
+    const k = idKey(shopId)
     if (k === null) return []
     const rows = await this.#select()
       .where(and(eq(vouchers.shopId, k), eq(vouchers.status, 'on')))
@@ -217,8 +208,8 @@ export class DrizzleOrderRepository implements OrderRepository {
   }
 
   async pay(id: string, userId: string, now: number) {
-    const k = key(id)
-    const u = key(userId)
+    const k = idKey(id)
+    const u = idKey(userId)
     if (k === null || u === null) return { changed: false, order: null }
     const [row] = await this.#db
       .update(voucherOrders)
@@ -237,8 +228,8 @@ export class DrizzleOrderRepository implements OrderRepository {
   }
 
   async cancel(id: string, userId: string | null, now: number) {
-    const k = key(id)
-    const u = userId === null ? null : key(userId)
+    const k = idKey(id)
+    const u = userId === null ? null : idKey(userId)
     if (k === null || (userId !== null && u === null)) return { changed: false, order: null }
     const changed = await this.#db.transaction(async (tx) => {
       const [row] = await tx
@@ -265,14 +256,14 @@ export class DrizzleOrderRepository implements OrderRepository {
   }
 
   async findById(id: string): Promise<Order | null> {
-    const k = key(id)
+    const k = idKey(id)
     if (k === null) return null
     const [row] = await this.#db.select().from(voucherOrders).where(eq(voucherOrders.id, k))
     return row ? toOrder(row) : null
   }
 
   async listByVoucher(voucherId: string): Promise<Order[]> {
-    const k = key(voucherId)
+    const k = idKey(voucherId)
     if (k === null) return []
     const rows = await this.#db
       .select()
@@ -283,7 +274,7 @@ export class DrizzleOrderRepository implements OrderRepository {
   }
 
   async auditStock(voucherId: string, repair: boolean) {
-    const k = key(voucherId)
+    const k = idKey(voucherId)
     if (k === null) return null
     return this.#db.transaction(async (tx) => {
       // Holding the sale row blocks persists and cancels of this voucher until we are done.

@@ -2,11 +2,8 @@ import { asc, eq, gt, ilike, sql } from 'drizzle-orm'
 import { DomainError } from '../../domain/errors.ts'
 import type { Shop, ShopInput, ShopRepository, ShopType } from '../../domain/ports/shops.ts'
 import type { Database } from './db.ts'
+import { idKey } from './ids.ts'
 import { type ShopRow, type ShopTypeRow, shops, shopTypes } from './schema.ts'
-
-const MAX_INT8 = 9_223_372_036_854_775_807n
-/** Canonical decimal of a positive integer: anything else names no row. */
-const CANONICAL_ID = /^[1-9][0-9]{0,18}$/
 
 /** Shops and shop types in Postgres through drizzle; works on every driver of `createDatabase`. */
 export class DrizzleShopRepository implements ShopRepository {
@@ -17,7 +14,7 @@ export class DrizzleShopRepository implements ShopRepository {
   }
 
   async findById(id: string): Promise<Shop | null> {
-    const key = toKey(id)
+    const key = idKey(id)
     if (key === null) return null
     const [row] = await this.#db.select().from(shops).where(eq(shops.id, key)).limit(1)
     return row ? toShop(row) : null
@@ -32,7 +29,7 @@ export class DrizzleShopRepository implements ShopRepository {
   }
 
   async listByType(typeId: string, offset: number, limit: number): Promise<Shop[]> {
-    const key = toKey(typeId)
+    const key = idKey(typeId)
     if (key === null) return []
     const rows = await this.#db
       .select()
@@ -57,7 +54,7 @@ export class DrizzleShopRepository implements ShopRepository {
   }
 
   async scan(afterId: string | null, limit: number): Promise<Shop[]> {
-    const after = afterId === null ? 0n : toKey(afterId)
+    const after = afterId === null ? 0n : idKey(afterId)
     if (after === null) return []
     const rows = await this.#db
       .select()
@@ -76,7 +73,7 @@ export class DrizzleShopRepository implements ShopRepository {
   }
 
   async create(id: string, input: ShopInput): Promise<Shop> {
-    const key = toKey(id)
+    const key = idKey(id)
     if (key === null) throw new RangeError(`not a shop id: ${id}`)
     const typeKey = requireTypeKey(input.typeId)
     try {
@@ -91,7 +88,7 @@ export class DrizzleShopRepository implements ShopRepository {
   }
 
   async update(id: string, input: ShopInput): Promise<{ before: Shop; after: Shop } | null> {
-    const key = toKey(id)
+    const key = idKey(id)
     if (key === null) return null
     const typeKey = requireTypeKey(input.typeId)
     try {
@@ -111,14 +108,8 @@ export class DrizzleShopRepository implements ShopRepository {
   }
 }
 
-function toKey(id: string): bigint | null {
-  if (!CANONICAL_ID.test(id)) return null
-  const key = BigInt(id)
-  return key <= MAX_INT8 ? key : null
-}
-
 function requireTypeKey(typeId: string): bigint {
-  const key = toKey(typeId)
+  const key = idKey(typeId)
   if (key === null) throw unknownType(typeId)
   return key
 }

@@ -1,11 +1,8 @@
 import { eq } from 'drizzle-orm'
 import type { User, UserRepository } from '../../domain/ports/users.ts'
 import type { Database } from './db.ts'
+import { idKey } from './ids.ts'
 import { type UserRow, users } from './schema.ts'
-
-const MAX_INT8 = 9_223_372_036_854_775_807n
-/** Canonical decimal of a positive integer: anything else names no row. */
-const CANONICAL_ID = /^[1-9][0-9]{0,18}$/
 
 /** Users in Postgres (`users` table) through drizzle; works on every driver of `createDatabase`. */
 export class DrizzleUserRepository implements UserRepository {
@@ -16,7 +13,7 @@ export class DrizzleUserRepository implements UserRepository {
   }
 
   async findById(id: string): Promise<User | null> {
-    const key = toKey(id)
+    const key = idKey(id)
     if (key === null) return null
     const [row] = await this.#db.select().from(users).where(eq(users.id, key)).limit(1)
     return row ? toUser(row) : null
@@ -46,12 +43,6 @@ export class DrizzleUserRepository implements UserRepository {
     }
     throw new Error(`findOrCreateByPhone: user row for the phone kept vanishing`)
   }
-}
-
-function toKey(id: string): bigint | null {
-  if (!CANONICAL_ID.test(id)) return null
-  const key = BigInt(id)
-  return key <= MAX_INT8 ? key : null
 }
 
 function toUser(row: UserRow): User {
