@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ManualClock } from '../../src/adapters/memory/clock.ts'
+import { MemoryFollowIndex } from '../../src/adapters/memory/follows.ts'
+import { MemoryLikeIndex } from '../../src/adapters/memory/likes.ts'
 import type { BlogRepository, LikeState, NewBlog } from '../../src/domain/ports/blogs.ts'
 import type { FollowRepository } from '../../src/domain/ports/follows.ts'
 import type { ProfileDirectory } from '../../src/domain/ports/profiles.ts'
+import { setLike } from '../../src/domain/social/blogs.ts'
+import { setFollow } from '../../src/domain/social/follows.ts'
 
 /** Repositories over one database, plus fixtures the contracts need (users and shops). */
 export interface SocialRepositoryHarness {
@@ -20,6 +25,12 @@ export interface SocialRepositoryHarness {
 }
 
 const T0 = Date.UTC(2026, 0, 1, 8, 0, 0, 123)
+
+/**
+ * Fault injection, not synchronisation: a Redis write that takes 0–15 ms longer at random, which
+ * reorders writes issued outside the database's locks (no assertion waits for it).
+ */
+const jitter = () => new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 16)))
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
   try {
@@ -198,13 +209,12 @@ export function socialRepositoriesContract(
         const toggles = Array.from({ length: 150 }, (_, i) => {
           const fan = fans[i % 3]!
           const like = (i * 7919) % 5 < 3
-          return h.blogs.setLike(
-            blog.id,
-            fan,
-            like,
-            T0 + i,
-            async (s) => void index.set(fan, s.liked)
-          )
+          // The write lands after a random delay: only a caller holding the locks until it
+          // lands (apply before commit) keeps the writes of one pair in commit order.
+          return h.blogs.setLike(blog.id, fan, like, T0 + i, async (s) => {
+            await jitter()
+            index.set(fan, s.liked)
+          })
         })
         await Promise.all(toggles)
         const rows = await h.likeRows(blog.id)
@@ -328,6 +338,7 @@ export function socialRepositoriesContract(
         await Promise.all(
           Array.from({ length: 60 }, (_, i) =>
             h.follows.setFollow(me, them, i % 3 !== 1, T0, async (f) => {
+              await jitter()
               last = f
             })
           )
@@ -354,6 +365,75 @@ export function socialRepositoriesContract(
         ).toBe(true)
         expect(followees.sort()).toEqual([star, fans[1]!].sort())
         expect(await h.follows.syncFollowees('999999999', async () => {})).toBe(false)
+      })
+    })
+
+    describe('through the use cases (src/domain/social), with slow, jittery Redis writes', () => {
+      it('10 rounds of 15 concurrent like/unlike of one pair: the index equals Postgres after each', async () => {
+        const likeIndex = new MemoryLikeIndex()
+        const background: Promise<unknown>[] = []
+        const deps = {
+          clock: new ManualClock(T0),
+          queue: { publish: () => Promise.reject(new Error('unused')) },
+          blogs: h.blogs,
+          likeIndex: {
+            put: async (blogId: string, userId: string, atMs: number | null) => {
+              await jitter()
+              await likeIndex.put(blogId, userId, atMs)
+            },
+            likedBy: likeIndex.likedBy.bind(likeIndex),
+            earliest: likeIndex.earliest.bind(likeIndex),
+            count: likeIndex.count.bind(likeIndex),
+            replace: likeIndex.replace.bind(likeIndex),
+          },
+          profiles: h.profiles,
+          background: (work: Promise<unknown>) => void background.push(work),
+        }
+        const blog = await h.blogs.create(newBlog(await h.user()))
+        const me = await h.user()
+        // Only the last writes of a round decide its end state, so check after every round.
+        for (let round = 0; round < 10; round++) {
+          await Promise.all(
+            Array.from({ length: 15 }, (_, i) => setLike(deps, blog.id, me, (i + round) % 2 === 0))
+          )
+          await Promise.all(background)
+          let truth: LikeState | undefined
+          await h.blogs.syncLike(blog.id, me, async (s) => {
+            truth = s
+          })
+          expect(await likeIndex.earliest(blog.id, 10), `round ${round}`).toEqual(
+            truth?.liked ? [{ userId: me, atMs: truth.atMs }] : []
+          )
+          expect((await h.blogs.findById(blog.id))?.likes).toBe(truth?.liked ? 1 : 0)
+        }
+      })
+
+      it('10 rounds of 10 concurrent follow/unfollow of one pair: the set equals Postgres after each', async () => {
+        const followIndex = new MemoryFollowIndex()
+        const deps = {
+          clock: new ManualClock(T0),
+          follows: h.follows,
+          followIndex: {
+            put: async (followerId: string, followeeId: string, following: boolean) => {
+              await jitter()
+              await followIndex.put(followerId, followeeId, following)
+            },
+            common: followIndex.common.bind(followIndex),
+            replace: followIndex.replace.bind(followIndex),
+          },
+          profiles: h.profiles,
+        }
+        const [me, them, other] = [await h.user(), await h.user(), await h.user()]
+        await setFollow(deps, me, other, true)
+        for (let round = 0; round < 10; round++) {
+          await Promise.all(
+            Array.from({ length: 10 }, (_, i) => setFollow(deps, me, them, (i + round) % 2 === 0))
+          )
+          const expected = (await h.follows.isFollowing(me, them)) ? [other, them] : [other]
+          expect((await followIndex.common(me, me)).ids.sort(), `round ${round}`).toEqual(
+            expected.sort()
+          )
+        }
       })
     })
   })

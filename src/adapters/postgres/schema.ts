@@ -72,3 +72,4 @@ export const shops = pgTable(
 export type ShopTypeRow = typeof shopTypes.$inferSelect
 export type ShopRow = typeof shops.$inferSelect
 export * from './schema-seckill.ts'
+export * from './schema-social.ts'
