@@ -208,12 +208,7 @@ export class DrizzleBlogRepository implements BlogRepository {
     const u = idKey(userId)
     if (b === null) return false
     return this.#db.transaction(async (tx) => {
-      const [locked] = await tx
-        .select({ id: blogs.id })
-        .from(blogs)
-        .where(eq(blogs.id, b))
-        .for('no key update')
-      if (!locked) return false
+      if (!(await lockBlog(tx, b))) return false
       // A new statement after the lock: its snapshot includes every commit before ours.
       const [row] =
         u === null
@@ -231,12 +226,7 @@ export class DrizzleBlogRepository implements BlogRepository {
     const b = idKey(blogId)
     if (b === null) return false
     return this.#db.transaction(async (tx) => {
-      const [locked] = await tx
-        .select({ id: blogs.id })
-        .from(blogs)
-        .where(eq(blogs.id, b))
-        .for('no key update')
-      if (!locked) return false
+      if (!(await lockBlog(tx, b))) return false
       const rows = await tx
         .select({ userId: blogLikes.userId, atMs: sql<number>`${epochMs(blogLikes.createdAt)}` })
         .from(blogLikes)
@@ -267,4 +257,14 @@ export class DrizzleBlogRepository implements BlogRepository {
 
 function invalid(field: string, message: string): DomainError {
   return new DomainError('VALIDATION_FAILED', message, { field })
+}
+
+/** Locks the blog row (FOR NO KEY UPDATE) in `tx`; false when the blog does not exist. */
+async function lockBlog(tx: Pick<Database, 'select'>, blogId: bigint): Promise<boolean> {
+  const [locked] = await tx
+    .select({ id: blogs.id })
+    .from(blogs)
+    .where(eq(blogs.id, blogId))
+    .for('no key update')
+  return locked !== undefined
 }
