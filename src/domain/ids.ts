@@ -17,3 +17,11 @@ export function composeId(nowMs: number, sequence: number): string {
 export function utcDay(nowMs: number): string {
   return new Date(nowMs).toISOString().slice(0, 10).replaceAll('-', '')
 }
+
+/** The canonical decimal form of a positive 64-bit id (1 to 19 digits, no leading zero). */
+const DECIMAL_ID = /^[1-9][0-9]{0,18}$/
+
+/** Whether `value` is an id in canonical decimal form (what every id looks like on the wire). */
+export function isDecimalId(value: unknown): value is string {
+  return typeof value === 'string' && DECIMAL_ID.test(value)
+}

@@ -7,13 +7,13 @@ import { requireAdmin } from '../http/admin.ts'
 import type { AppEnv } from '../http/env.ts'
 import { problem, problemResponse } from '../http/problem.ts'
 import { validationHook } from '../http/validation.ts'
+import { IdString } from './users.ts'
 
 /** Decimal id strings (64-bit ids do not survive JSON numbers). */
-const ShopId = z.string().regex(/^[1-9]\d{0,18}$/, 'expected a decimal id')
 
 const ShopTypeSchema = z
   .object({
-    id: ShopId.openapi({ example: '1' }),
+    id: IdString.openapi({ example: '1' }),
     name: z.string().openapi({ example: '美食' }),
     icon: z.string().openapi({ example: '/types/ms.png' }),
     sort: z.number().int(),
@@ -22,9 +22,9 @@ const ShopTypeSchema = z
 
 const ShopSchema = z
   .object({
-    id: ShopId.openapi({ example: '1' }),
+    id: IdString.openapi({ example: '1' }),
     name: z.string().openapi({ example: '103茶餐厅' }),
-    typeId: ShopId.openapi({ example: '1' }),
+    typeId: IdString.openapi({ example: '1' }),
     images: z.array(z.string()),
     area: z.string().openapi({ example: '大关' }),
     address: z.string().openapi({ example: '金华路锦昌文华苑29号' }),
@@ -46,7 +46,7 @@ const NearbyShopSchema = ShopSchema.extend({
 const ShopInputSchema = z
   .object({
     name: z.string().trim().min(1).max(128),
-    typeId: ShopId,
+    typeId: IdString,
     images: z.array(z.string().max(512)).max(9).default([]),
     area: z.string().trim().max(64).default(''),
     address: z.string().trim().min(1).max(255),
@@ -111,7 +111,7 @@ const getShop = createRoute({
   summary: 'A shop (cached)',
   description:
     'Served through the cache toolkit: isolate-local L1, Redis (strategy SHOP_CACHE_STRATEGY: logical expiry, mutex or pass-through), null caching and a Bloom filter against unknown ids. When Redis is down, a copy held by the L1 is served with `X-Degraded: redis`.',
-  request: { params: z.object({ id: ShopId.openapi({ param: { name: 'id', in: 'path' } }) }) },
+  request: { params: z.object({ id: IdString.openapi({ param: { name: 'id', in: 'path' } }) }) },
   responses: {
     200: {
       description: 'The shop',
@@ -148,7 +148,7 @@ const listShops = createRoute({
   path: '/shops',
   tags: ['shops'],
   summary: 'Shops of one type, by id (database paging)',
-  request: { query: z.object({ typeId: ShopId, ...Paging }) },
+  request: { query: z.object({ typeId: IdString, ...Paging }) },
   responses: {
     200: {
       description: 'A page of shops',
@@ -167,7 +167,7 @@ const nearby = createRoute({
     'Pages are windows over one distance order (GEOSEARCH … ASC COUNT page×size), so no shop appears on two pages while the set is unchanged. `distanceM` is in metres.',
   request: {
     query: z.object({
-      typeId: ShopId,
+      typeId: IdString,
       lng: z.coerce.number().min(-180).max(180).openapi({ example: 120.149993 }),
       lat: z.coerce.number().min(-85.05112878).max(85.05112878).openapi({ example: 30.334229 }),
       ...Paging,
@@ -241,7 +241,7 @@ const updateShop = createRoute({
   security: [{ adminBearer: [] }],
   middleware: [requireAdmin] as const,
   request: {
-    params: z.object({ id: ShopId.openapi({ param: { name: 'id', in: 'path' } }) }),
+    params: z.object({ id: IdString.openapi({ param: { name: 'id', in: 'path' } }) }),
     body: { required: true, content: { 'application/json': { schema: ShopInputSchema } } },
   },
   responses: {

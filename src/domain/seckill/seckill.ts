@@ -1,4 +1,5 @@
 import { DomainError, PermanentFailure } from '../errors.ts'
+import { isDecimalId } from '../ids.ts'
 import type { Clock } from '../ports/clock.ts'
 import type { DeadLetter, Delivery, Queue } from '../ports/queue.ts'
 import type { LedgerState, Refusal, Reservation, SaleTerms, StockLedger } from '../ports/stock.ts'
@@ -168,15 +169,11 @@ export function publishPersist(deps: Pick<SeckillDeps, 'queue' | 'policy'>, m: P
 
 function parsePersist(body: unknown): PersistMessage {
   const m = body as Partial<PersistMessage> | null
-  const id = /^[1-9]\d{0,19}$/
   if (
     !m ||
-    typeof m.orderId !== 'string' ||
-    !id.test(m.orderId) ||
-    typeof m.voucherId !== 'string' ||
-    !id.test(m.voucherId) ||
-    typeof m.userId !== 'string' ||
-    !id.test(m.userId) ||
+    !isDecimalId(m.orderId) ||
+    !isDecimalId(m.voucherId) ||
+    !isDecimalId(m.userId) ||
     !Number.isInteger(m.seq) ||
     typeof m.acceptedAt !== 'number'
   ) {

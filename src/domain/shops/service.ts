@@ -2,6 +2,7 @@ import type { BloomFilter } from '../cache/bloom.ts'
 import type { CacheClient, CachePolicy, CacheResult } from '../cache/client.ts'
 import type { LocalCache } from '../cache/local.ts'
 import { DependencyUnavailable, DomainError } from '../errors.ts'
+import { isDecimalId } from '../ids.ts'
 import { withLock } from '../lock.ts'
 import type { CacheStore } from '../ports/cache.ts'
 import type { Clock } from '../ports/clock.ts'
@@ -60,8 +61,6 @@ export interface ShopServiceSettings {
   typesPolicy: CachePolicy
 }
 
-const CANONICAL_ID = /^[1-9][0-9]{0,18}$/
-
 /**
  * Shops: cached reads (CacheClient + Bloom filter), DB paging and search, GEO "nearby", and
  * cache-aside writes that keep the Redis side (cache entry, Bloom filter, GEO sets) in step.
@@ -86,7 +85,7 @@ export class ShopService {
 
   /** One shop through the cache; `value` null = no such shop (404). */
   async getShop(id: string): Promise<CacheResult<Shop>> {
-    if (!CANONICAL_ID.test(id)) return { value: null, source: 'guard' }
+    if (!isDecimalId(id)) return { value: null, source: 'guard' }
     const bloom = this.#d.bloom
     return this.#d.cache.get(
       shopKeys.shop(id),
@@ -179,7 +178,7 @@ export class ShopService {
   async update(id: string, input: ShopInput): Promise<Shop> {
     this.#requireRedis()
     await this.#requireType(input.typeId)
-    if (!CANONICAL_ID.test(id)) throw new DomainError('NOT_FOUND', 'No such shop', { id })
+    if (!isDecimalId(id)) throw new DomainError('NOT_FOUND', 'No such shop', { id })
     // Delete first as well: it fails fast (before the row changes) when Redis is unreachable.
     await this.#d.cache.invalidate(shopKeys.shop(id))
     const changed = await this.#d.repo.update(id, input)

@@ -1,3 +1,4 @@
+import { isDecimalId } from '../ids.ts'
 import type { FeedEntry } from '../ports/feed.ts'
 
 /**
@@ -10,8 +11,6 @@ export interface FeedCursor {
   seen: number
   last: string
 }
-
-const ID = /^[1-9][0-9]{0,18}$/
 
 /** Opaque to clients: base64url of a small JSON object. */
 export function encodeCursor(c: FeedCursor): string {
@@ -32,7 +31,7 @@ export function decodeCursor(text: string): FeedCursor | null {
   const { v, s, o, m } = value as Record<string, unknown>
   if (v !== 1 || typeof s !== 'number' || !Number.isFinite(s)) return null
   if (typeof o !== 'number' || !Number.isSafeInteger(o) || o < 1) return null
-  if (typeof m !== 'string' || !ID.test(m)) return null
+  if (!isDecimalId(m)) return null
   return { score: s, seen: o, last: m }
 }
 

@@ -1,4 +1,5 @@
 import { DomainError, PermanentFailure } from '../errors.ts'
+import { isDecimalId } from '../ids.ts'
 import type { BlogRepository } from '../ports/blogs.ts'
 import type { Clock } from '../ports/clock.ts'
 import type { FeedEntry, FeedInbox } from '../ports/feed.ts'
@@ -31,8 +32,6 @@ export interface FeedDeps {
   policy: SocialPolicy
   background(work: Promise<unknown>): void
 }
-
-const ID = /^[1-9][0-9]{0,18}$/
 
 /** Hands new blogs to the fan-out queue, then records that it accepted them. */
 export async function queueFanout(
@@ -70,12 +69,12 @@ function fanoutMessage(body: unknown): FanoutMessage {
   const after = m?.after
   if (
     typeof m?.blogId !== 'string' ||
-    !ID.test(m.blogId) ||
+    !isDecimalId(m.blogId) ||
     typeof m.authorId !== 'string' ||
-    !ID.test(m.authorId) ||
+    !isDecimalId(m.authorId) ||
     typeof m.createdAt !== 'number' ||
     !Number.isFinite(m.createdAt) ||
-    !(after === undefined || after === null || (typeof after === 'string' && ID.test(after)))
+    !(after === undefined || after === null || isDecimalId(after))
   ) {
     throw new PermanentFailure('not a feed fan-out message')
   }
