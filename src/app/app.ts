@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi'
 import { Scalar } from '@scalar/hono-api-reference'
 import { requestId } from 'hono/request-id'
 import type { Container } from './deps.ts'
+import { type AssetSource, serveAssets } from './http/assets.ts'
 import { loadSession } from './http/auth.ts'
 import type { AppEnv } from './http/env.ts'
 import { errorHandler } from './http/errors.ts'
@@ -28,7 +29,12 @@ export const API_VERSION = '0.1.0'
  * The HTTP app, identical on Workers, Node and Deno. Per request it opens a dependency scope from
  * the container and hands the scope's cleanup (and any background work) to `waitUntil`.
  */
-export function createApp(container: Container) {
+export interface AppOptions {
+  /** Static files of `public/` for runtimes without Workers static assets (Node, Deno, Bun). */
+  assets?: AssetSource
+}
+
+export function createApp(container: Container, options: AppOptions = {}) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
   const log = container.log
 
@@ -44,6 +50,7 @@ export function createApp(container: Container) {
       ms: Math.round((performance.now() - started) * 10) / 10,
     })
   })
+  app.use(serveAssets(options.assets))
   app.use(async (c, next) => {
     const scope = await container.scope()
     c.set('deps', scope.deps)

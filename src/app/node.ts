@@ -8,6 +8,7 @@ import type { ExecutionContext } from 'hono'
 import { createDatabase } from '../adapters/postgres/db.ts'
 import { migrateDatabase } from '../adapters/postgres/migrate.ts'
 import { seedDemoShops } from '../adapters/postgres/seed.ts'
+import { DirectoryAssets } from '../adapters/system/file-assets.ts'
 import { createApp } from './app.ts'
 import { type Container, type ContainerOptions, createContainer } from './deps.ts'
 import { runJobs } from './jobs.ts'
@@ -52,7 +53,11 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
     { topics: appTopics, ...options }
   )
   if (container.config.shops.seedDemoData) await warmShopIndexes(container, seeded)
-  const app = createApp(container)
+  const app = createApp(container, {
+    assets: new DirectoryAssets(
+      env.PUBLIC_DIR ?? new URL('../../public', import.meta.url).pathname
+    ),
+  })
   const inflight = new Set<Promise<unknown>>()
   const ctx: ExecutionContext = {
     waitUntil(work: Promise<unknown>) {
