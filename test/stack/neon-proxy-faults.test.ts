@@ -4,6 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } fro
 import { ManualClock } from '../../src/adapters/memory/clock.ts'
 import { createDatabase, type DatabaseHandle } from '../../src/adapters/postgres/db.ts'
 import { createTestDatabase, type TestDatabase } from '../harness/db.ts'
+import { REDIS_URL } from '../harness/services.ts'
+import { startLocalStack } from './index.ts'
 import { type NeonProxy, startNeonProxy } from './neon-proxy.ts'
 
 const { postgres } = inject('services')
@@ -121,5 +123,22 @@ describe.skipIf(!postgres)('Neon proxy fault injection', () => {
     expect(await rows()).toEqual([4, 5])
     expect(proxy.faults.stats()).toEqual({ refused: 0, cut: 0 })
     expect(() => proxy.faults.cutAfter(0)).toThrow(RangeError)
+  })
+
+  it("startLocalStack({ neon: { clock } }) runs refuse({ forMs }) on that clock (the harness passes the app's)", async () => {
+    const stack = await startLocalStack({
+      redisUrl: REDIS_URL,
+      databaseUrl: testDb.url,
+      neon: { clock },
+    })
+    try {
+      stack.neon.faults.refuse({ forMs: 1_000 })
+      await clock.advance(999)
+      expect(stack.neon.faults.refusing).toBe(true)
+      await clock.advance(1)
+      expect(stack.neon.faults.refusing).toBe(false)
+    } finally {
+      await stack.close()
+    }
   })
 })
