@@ -13,6 +13,9 @@
  * Scheduling runs on a virtual clock, `now()`: real time plus whatever `advance()` added or, with
  * `clock: 'manual'`, frozen except for `advance()`. JWT timestamps always use the wall clock, so a
  * Receiver accepts signatures however far the virtual clock has moved.
+ *
+ * Fault injection (`server.faults`): fail publishes (an error status, a dropped request, a dropped
+ * reply) and delivery attempts (endpoint unreachable or its answer lost) on demand.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
