@@ -149,7 +149,7 @@ describe.each(appKinds(inject('services')))('flash sale end to end [%s]', (kind)
       buyersOff: 0,
     })
     expect((await reconcile(sale.id)).drift).toBe(false)
-  })
+  }, 180_000) // 1,500 users + 2,000 requests + settle: ~60 s on the real stack on a busy 2-core machine
 
   it('walks an order through pending → unpaid → paid, owner only, with string ids', async () => {
     const sale = await createSale({ stock: 5 })
