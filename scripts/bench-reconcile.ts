@@ -98,8 +98,8 @@ interface SlowEntry {
   args: string[]
 }
 
-async function slowlog(redis: ReturnType<typeof createClient>): Promise<SlowEntry[]> {
-  const raw = (await redis.sendCommand(['SLOWLOG', 'GET', '128'])) as unknown[][]
+async function slowlog(send: (args: string[]) => Promise<unknown>): Promise<SlowEntry[]> {
+  const raw = (await send(['SLOWLOG', 'GET', '128'])) as unknown[][]
   return raw.map((e) => ({
     id: Number(e[0]),
     micros: Number(e[2]),
@@ -140,7 +140,7 @@ try {
   const queue: Queue = {
     publish: async () => {
       published += 1
-      return { messageId: `m${published}` }
+      return { messageId: `m${published}`, deduplicated: false }
     },
   }
   const deps: SeckillDeps = {
@@ -161,7 +161,7 @@ try {
   await loadSale(deps, voucherId)
   const loadMs = ms(t0)
 
-  const [lastBefore] = await slowlog(direct)
+  const [lastBefore] = await slowlog((a) => direct.sendCommand(a))
   const ticks: { ms: number; drift: boolean }[] = []
   for (let i = 0; i < TICKS; i++) {
     t0 = performance.now()
@@ -171,7 +171,7 @@ try {
     ])
     ticks.push({ ms: ms(t0), drift: report.drift })
   }
-  const ours = (await slowlog(direct)).filter(
+  const ours = (await slowlog((a) => direct.sendCommand(a))).filter(
     (e) => e.id > (lastBefore?.id ?? -1) && e.args.some((a) => a.startsWith(prefix))
   )
   const longest = ours.reduce<SlowEntry | null>((a, b) => (a && a.micros >= b.micros ? a : b), null)
