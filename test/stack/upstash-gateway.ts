@@ -16,6 +16,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createClient, ErrorReply, RESP_TYPES } from 'redis'
+import { type FaultHandle, FaultRules, type FaultSchedule } from './faults.ts'
 
 export interface UpstashGatewayOptions {
   redisUrl: string
@@ -30,10 +31,49 @@ export interface GatewayStats {
   commands: number
   byPath: Record<string, number>
 }
+/**
+ * What a fault does to a matching request (single command, /pipeline or /multi-exec, as a whole):
+ * - 'drop-reply': run it, then destroy the connection instead of answering — the reply is lost
+ *   after the command ran, so the client sees a network error and @upstash/redis sends it again.
+ * - 'drop-request': destroy the connection before running anything (the command never ran).
+ */
+export type GatewayFaultMode = 'drop-reply' | 'drop-request'
+
+export interface GatewayFaultRule extends FaultSchedule {
+  mode: GatewayFaultMode
+  /** Command name to match, case-insensitive (e.g. 'EVALSHA'). Default: any command. */
+  command?: string
+  /**
+   * Further filter on a command as the client sent it, all arguments as strings
+   * (e.g. `(c) => c[1] === sha` for one script, or `(c) => c[1]?.startsWith(prefix)` for keys).
+   */
+  match?: (command: string[]) => boolean
+}
+
+export interface GatewayFaultStats {
+  /** Requests answered by destroying the connection after running them. */
+  dropReply: number
+  /** Requests dropped before running. */
+  dropRequest: number
+}
+
+/**
+ * Fault injection on the gateway. A request matches a rule when any of its commands does; rules are
+ * asked in the order they were added and the first that fires decides.
+ */
+export interface GatewayFaults {
+  add(rule: GatewayFaultRule): FaultHandle
+  /** Removes every rule (the counters stay; see resetStats). */
+  clear(): void
+  stats(): GatewayFaultStats
+  resetStats(): void
+}
+
 export interface UpstashGateway {
   readonly url: string
   readonly token: string
   readonly port: number
+  readonly faults: GatewayFaults
   stats(): GatewayStats
   resetStats(): void
   /** Simulate an outage: stop accepting (close listener + destroy open sockets) so clients get connection errors. */
@@ -124,6 +164,14 @@ export async function startUpstashGateway(opts: UpstashGatewayOptions): Promise<
   const host = opts.host ?? '127.0.0.1'
   const expectedAuth = sha256(`Bearer ${opts.token}`)
   let stats: GatewayStats = { requests: 0, commands: 0, byPath: {} }
+  const faultRules = new FaultRules<GatewayFaultRule, string[][]>((rule, commands: string[][]) =>
+    commands.some(
+      (c) =>
+        (rule.command === undefined || c[0]!.toLowerCase() === rule.command.toLowerCase()) &&
+        (rule.match === undefined || rule.match(c))
+    )
+  )
+  let faultStats: GatewayFaultStats = { dropReply: 0, dropRequest: 0 }
 
   // disableOfflineQueue: while Redis is down commands fail at once (→ HTTP 500) instead of queueing;
   // the client keeps reconnecting in the background, so the gateway recovers by itself.
@@ -259,19 +307,39 @@ export async function startUpstashGateway(opts: UpstashGatewayOptions): Promise<
     }
     const isCommand = (c: unknown): c is unknown[] => Array.isArray(c) && c.length > 0
     const base64 = req.headers['upstash-encoding'] === 'base64'
+    const single = path === '/'
+    if (single ? !isCommand(body) : !Array.isArray(body) || !body.every(isCommand)) {
+      throw new HttpError(
+        400,
+        `ERR expected a JSON array ${single ? 'command' : 'of array commands'}`
+      )
+    }
+    const commands = (single ? [body] : body) as unknown[][]
 
-    if (path === '/') {
-      if (!isCommand(body)) throw new HttpError(400, 'ERR expected a JSON array command')
-      const [outcome] = await runPipeline([prepare(body, false)], base64)
-      if (outcome && 'error' in outcome) throw new HttpError(400, outcome.error)
-      return reply(res, 200, outcome)
+    const fault = faultRules.empty ? undefined : faultRules.fire(commands.map((c) => c.map(toArg)))
+    if (fault?.mode === 'drop-request') {
+      faultStats.dropRequest++
+      return void req.socket.destroy()
     }
-    if (!Array.isArray(body) || !body.every(isCommand)) {
-      throw new HttpError(400, 'ERR expected a JSON array of array commands')
+    let answer: unknown
+    try {
+      if (single) {
+        const [outcome] = await runPipeline([prepare(commands[0]!, false)], base64)
+        if (outcome && 'error' in outcome) throw new HttpError(400, outcome.error)
+        answer = outcome
+      } else {
+        const multi = path === '/multi-exec'
+        const prepared = commands.map((c) => prepare(c, multi))
+        answer = await (multi ? runMulti : runPipeline)(prepared, base64)
+      }
+    } catch (err) {
+      if (!fault) throw err // a 'drop-reply' fault loses an error reply like any other
     }
-    const multi = path === '/multi-exec'
-    const commands = body.map((c) => prepare(c, multi))
-    reply(res, 200, await (multi ? runMulti : runPipeline)(commands, base64))
+    if (fault) {
+      faultStats.dropReply++
+      return void req.socket.destroy()
+    }
+    reply(res, 200, answer)
   }
 
   function reply(res: ServerResponse, status: number, body: unknown): void {
@@ -314,6 +382,14 @@ export async function startUpstashGateway(opts: UpstashGatewayOptions): Promise<
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     token: opts.token,
     port,
+    faults: {
+      add: (rule) => faultRules.add(rule),
+      clear: () => faultRules.clear(),
+      stats: () => ({ ...faultStats }),
+      resetStats: () => {
+        faultStats = { dropReply: 0, dropRequest: 0 }
+      },
+    },
     stats: () => ({ ...stats, byPath: { ...stats.byPath } }),
     resetStats: () => {
       stats = { requests: 0, commands: 0, byPath: {} }
