@@ -15,6 +15,10 @@
 -- ARGV[4]  idempotency key, or '' for none
 -- ARGV[5]  retention after the sale ends, ms (key TTLs)
 --
+-- Safe to run twice: a re-execution with the same order id (the client retrying a request whose
+-- reply was lost) finds its own reservation and returns the first outcome, {0, order, seq},
+-- without taking stock again.
+--
 -- Returns {0, 'o'..order id, seq}  accepted (seq = this user's n-th reservation),
 --         {code, ''}  refused: 1 not started, 2 ended, 3 limit reached, 4 sold out,
 --         {5, outcome} an idempotent replay of the first outcome for this key,
@@ -24,6 +28,13 @@ local order = 'o' .. ARGV[2]
 local now = tonumber(ARGV[3])
 local idem = ARGV[4]
 local idem_field = user .. '|' .. idem
+local mine = redis.call('HGET', KEYS[3], order)
+if mine then
+  local owner, seq = string.match(mine, '^%a|([^|]*)|([^|]*)|')
+  if owner == user then
+    return {0, order, tonumber(seq)}
+  end
+end
 if idem ~= '' then
   local seen = redis.call('HGET', KEYS[5], idem_field)
   if seen then

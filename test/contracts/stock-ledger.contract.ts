@@ -55,6 +55,25 @@ export function stockLedgerContract(name: string, make: MakeLedger) {
       })
     })
 
+    it('recognises its own order id when re-executed: the first outcome, stock taken once', async () => {
+      const clock = new ManualClock()
+      const ledger = await make(clock)
+      const t = terms(clock, { perUserLimit: 2 })
+      await ledger.load(t, [])
+      const orderId = id()
+      const call = { voucherId: t.voucherId, userId: '8', orderId }
+      const first = await ledger.reserve(call)
+      await clock.advance(1_000)
+      expect(await ledger.reserve(call)).toEqual(first)
+      expect(await ledger.reserve({ ...call, idempotencyKey: 'k' })).toEqual(first)
+      expect(await ledger.audit(t.voucherId, false)).toMatchObject({
+        stock: 9,
+        expectedStock: 9,
+        pending: 1,
+        buyersOff: 0,
+      })
+    })
+
     it('honours a per-user limit above one with increasing seq', async () => {
       const clock = new ManualClock()
       const ledger = await make(clock)

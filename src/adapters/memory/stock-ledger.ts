@@ -70,6 +70,10 @@ export class MemoryStockLedger implements StockLedger {
     idempotencyKey?: string
   }): Promise<ReserveOutcome> {
     const sale = this.#sales.get(input.voucherId)
+    const mine = sale?.orders.get(input.orderId)
+    if (mine && mine.userId === input.userId) {
+      return { kind: 'accepted', orderId: input.orderId, seq: mine.seq }
+    }
     const idemKey = input.idempotencyKey ? `${input.userId}|${input.idempotencyKey}` : null
     const seen = idemKey ? sale?.idem.get(idemKey) : undefined
     if (seen) {
