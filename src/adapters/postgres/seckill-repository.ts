@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, gte, inArray, sql } from 'drizzle-orm'
+import { and, desc, eq, gt, gte, inArray, lt, sql } from 'drizzle-orm'
 import type {
   NewVoucher,
   Order,
@@ -270,6 +270,24 @@ export class DrizzleOrderRepository implements OrderRepository {
       .from(voucherOrders)
       .where(eq(voucherOrders.voucherId, k))
       .orderBy(voucherOrders.createdAt)
+    return rows.map(toOrder)
+  }
+
+  async listUnpaidBefore(createdBefore: number, limit: number, voucherId?: string) {
+    const v = voucherId === undefined ? undefined : idKey(voucherId)
+    if (v === null) return []
+    const rows = await this.#db
+      .select()
+      .from(voucherOrders)
+      .where(
+        and(
+          eq(voucherOrders.status, 'unpaid'),
+          lt(voucherOrders.createdAt, new Date(createdBefore)),
+          v === undefined ? undefined : eq(voucherOrders.voucherId, v)
+        )
+      )
+      .orderBy(voucherOrders.createdAt)
+      .limit(limit)
     return rows.map(toOrder)
   }
 

@@ -92,8 +92,17 @@ export interface OrderRepository {
   ): Promise<{ changed: boolean; order: Order | null }>
   /** null when absent. */
   findById(id: string): Promise<Order | null>
-  /** Every order of a voucher (reconciliation). */
+  /** Every order of a voucher (loading a sale into the ledger). */
   listByVoucher(voucherId: string): Promise<Order[]>
+  /**
+   * Unpaid orders (of one voucher, or of any when `voucherId` is undefined) persisted before
+   * `createdBefore` (unix ms), oldest first, at most `limit`: those past their payment deadline.
+   */
+  listUnpaidBefore(
+    createdBefore: number,
+    limit: number,
+    voucherId?: string
+  ): Promise<Order[]>
   /**
    * One transaction holding the sale row: compares the database stock with initialStock − live
    * (unpaid + paid) orders and, with `repair`, sets it right. null when the voucher has no sale.

@@ -1,5 +1,5 @@
 import type { LedgerState, SaleAudit } from '../ports/stock.ts'
-import { loadSale, publishPersist, type SeckillDeps } from './seckill.ts'
+import { cancelOverdue, loadSale, publishPersist, type SeckillDeps } from './seckill.ts'
 
 export interface Drift {
   orderId?: string
@@ -20,7 +20,12 @@ export interface ReconcileReport {
   checkedAt: number
   drift: boolean
   sales: SaleReport[]
+  /** Unpaid orders past ORDER_PAY_TIMEOUT + grace found (at most a batch) and cancelled. */
+  overdue: { overdue: number; cancelled: number }
 }
+
+/** Overdue unpaid orders cancelled per run (the next run takes the rest). */
+const OVERDUE_BATCH = 500
 
 const LIVE = new Set(['unpaid', 'paid'])
 
@@ -108,7 +113,9 @@ export async function reconcile(
     : (await deps.vouchers.listSeckillEndingAfter(deps.clock.now() - deps.policy.retentionMs)).map(
         (v) => v.id
       )
+  const overdue = await cancelOverdue(deps, { ...opts, limit: OVERDUE_BATCH })
   const sales: SaleReport[] = []
   for (const id of ids) sales.push(await reconcileSale(deps, id, opts))
-  return { checkedAt: deps.clock.now(), drift: sales.some((s) => s.drifts.length > 0), sales }
+  const drift = overdue.overdue > 0 || sales.some((s) => s.drifts.length > 0)
+  return { checkedAt: deps.clock.now(), drift, sales, overdue }
 }

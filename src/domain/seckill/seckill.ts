@@ -255,16 +255,55 @@ export async function cancelOrder(deps: SeckillDeps, orderId: string, userId: st
   return r.order
 }
 
-/** The payment-timeout consumer: cancels the order if it is still unpaid. */
-export async function handleTimeout(deps: SeckillDeps, delivery: Delivery<unknown>) {
+/**
+ * The payment-timeout consumer: cancels the order if it is still unpaid. A timeout that keeps
+ * failing still cancels through the dead-letter hand-off (`handleTimeoutDead`); reconciliation
+ * is the backstop for one that was never published (`cancelOverdue`).
+ */
+export async function handleTimeout(deps: SeckillDeps, delivery: Pick<Delivery<unknown>, 'body'>) {
   const orderId = (delivery.body as { orderId?: unknown } | null)?.orderId
-  if (typeof orderId !== 'string') throw new PermanentFailure('malformed timeout message')
+  if (typeof orderId !== 'string' || !isDecimalId(orderId)) {
+    throw new PermanentFailure('malformed timeout message')
+  }
   try {
     await cancelOrder(deps, orderId, null)
   } catch (e) {
     // Paid (or already failed) in time: nothing to do. Anything else is retried.
     if (!(e instanceof DomainError && e.code === 'ORDER_NOT_CANCELLABLE')) throw e
   }
+}
+
+/** The timeout topic's dead-letter hand-off: retries are exhausted, so the deadline has passed. */
+export async function handleTimeoutDead(deps: SeckillDeps, letter: DeadLetter<unknown>) {
+  try {
+    await handleTimeout(deps, letter)
+  } catch (e) {
+    if (!(e instanceof PermanentFailure)) throw e // nothing attributable: the DLQ keeps it
+  }
+}
+
+/**
+ * Cancels unpaid orders persisted more than `payTimeoutMs + graceMs` ago (their timeout was lost:
+ * the publish kept failing, or the message was dead-lettered unprocessed), at most `limit` per
+ * call (of one sale, or of all), oldest first. Stock goes back exactly once (the cancel is a compare-and-set). Without
+ * `repair` it only counts them.
+ */
+export async function cancelOverdue(
+  deps: SeckillDeps,
+  opts: { repair: boolean; graceMs: number; limit: number; voucherId?: string }
+): Promise<{ overdue: number; cancelled: number }> {
+  const before = deps.clock.now() - deps.policy.payTimeoutMs - opts.graceMs
+  const due = await deps.orders.listUnpaidBefore(before, opts.limit, opts.voucherId)
+  if (!opts.repair) return { overdue: due.length, cancelled: 0 }
+  let cancelled = 0
+  for (const order of due) {
+    const r = await deps.orders.cancel(order.id, null, deps.clock.now())
+    if (r.changed) cancelled += 1
+    if (r.order?.status === 'cancelled') {
+      await deps.ledger.transition(order.voucherId, order.id, 'cancelled', ['pending', 'committed'])
+    }
+  }
+  return { overdue: due.length, cancelled }
 }
 
 /** Simulated payment: compare-and-set unpaid → paid, idempotent for a paid order. */

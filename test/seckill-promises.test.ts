@@ -1,0 +1,88 @@
+/**
+ * The flash sale's promises under faults (issue 9), on the embedded adapters and on the real stack.
+ * Each test names the fault it injects; all time moves on the manual clocks.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { appKinds, startTestApp, type TestApp } from './harness/app.ts'
+import { MIN, saleHelpers, seckillFaults } from './harness/seckill.ts'
+import { makeUsers } from './harness/users.ts'
+
+const ADMIN = 'seckill-promises-admin-token'
+const HOUR = 60 * MIN
+
+describe.each(appKinds(inject('services')))('flash-sale promises [%s]', (kind) => {
+  let app: TestApp
+  const f = seckillFaults()
+  const { createSale, grab, state, reconcile, advance } = saleHelpers(() => app, ADMIN)
+
+  beforeAll(async () => {
+    app = await startTestApp(kind, {
+      env: {
+        ADMIN_TOKEN: ADMIN,
+        SEED_DEMO_DATA: 'true',
+        SECKILL_USER_LIMIT: 'off',
+        SECKILL_GLOBAL_LIMIT: 'off',
+        SECKILL_PERSIST_RETRIES: '2',
+        ORDER_PAY_TIMEOUT: '15m',
+        RECONCILE_GRACE: '60s',
+      },
+      topics: f.topics,
+      decorate: f.decorate,
+    })
+  })
+  afterAll(() => app?.close())
+
+  /** Every order of the sale is settled and both stocks equal initial − live orders. */
+  async function expectConsistent(voucherId: string, initial: number) {
+    const { ledger, dbStock, orders } = await state(voucherId)
+    const live = orders.filter((o) => o.status === 'unpaid' || o.status === 'paid').length
+    expect(dbStock).toBe(initial - live)
+    expect(ledger).toMatchObject({ stock: initial - live, expectedStock: initial - live })
+    expect(ledger).toMatchObject({ pending: 0, buyersOff: 0 })
+    expect((await reconcile(voucherId)).drift).toBe(false)
+    return orders
+  }
+
+  it('timeout publishes keep failing: reconciliation cancels the unpaid order past its deadline', async () => {
+    const sale = await createSale({ stock: 3, endAt: new Date(app.clock.now() + 48 * HOUR) })
+    const [u] = await makeUsers(app, 1)
+    f.state.publishFails.add('orders.timeout')
+    let orderId: string
+    try {
+      const res = await grab(sale.id, u!.token)
+      expect(res.status).toBe(202)
+      orderId = (await res.json()).orderId
+      // The consumer persists, fails to schedule the timeout, is retried until dead-lettered.
+      for (let i = 0; i < 4; i++) await advance(HOUR)
+    } finally {
+      f.state.publishFails.clear()
+    }
+    const stuck = await state(sale.id)
+    expect(stuck.orders.map((o) => o.status)).toEqual(['unpaid'])
+    const report = await reconcile(sale.id)
+    expect(report.drift).toBe(true)
+    expect(report.overdue).toEqual({ overdue: 1, cancelled: 0 })
+    const repaired = await reconcile(sale.id, false)
+    expect(repaired.overdue).toEqual({ overdue: 1, cancelled: 1 })
+    const order = await (await app.fetch(`/orders/${orderId}`, { token: u!.token })).json()
+    expect(order.status).toBe('cancelled')
+    await expectConsistent(sale.id, 3)
+    expect((await reconcile(sale.id, false)).overdue).toEqual({ overdue: 0, cancelled: 0 })
+  })
+
+  it('timeout deliveries keep failing: the dead-letter hand-off cancels, stock back once', async () => {
+    const sale = await createSale({ stock: 2, endAt: new Date(app.clock.now() + 48 * HOUR) })
+    const [u] = await makeUsers(app, 1)
+    const { orderId } = await (await grab(sale.id, u!.token)).json()
+    await app.settle()
+    f.state.timeoutFails = true
+    try {
+      for (let i = 0; i < 8; i++) await advance(HOUR)
+    } finally {
+      f.state.timeoutFails = false
+    }
+    const order = await (await app.fetch(`/orders/${orderId}`, { token: u!.token })).json()
+    expect(order.status).toBe('cancelled')
+    await expectConsistent(sale.id, 2)
+  })
+})
