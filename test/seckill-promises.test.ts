@@ -85,4 +85,82 @@ describe.each(appKinds(inject('services')))('flash-sale promises [%s]', (kind) =
     expect(order.status).toBe('cancelled')
     await expectConsistent(sale.id, 2)
   })
+
+  it('an accepted order stays readable, payable and cancellable while the consumer commits between our reads', async () => {
+    const sale = await createSale({ stock: 5 })
+    const users = await makeUsers(app, 3)
+    f.state.publishFails.add('orders.persist') // stays pending until we commit it by hand
+    const ids: string[] = []
+    try {
+      for (const u of users) ids.push((await (await grab(sale.id, u.token)).json()).orderId)
+    } finally {
+      f.state.publishFails.clear()
+    }
+    const deps = await app.deps()
+    /** The consumer's commit (Postgres, then the ledger), run right after our Postgres read. */
+    const commitAfterRead = (i: number) => {
+      f.state.afterRead = async (id) => {
+        expect(id).toBe(ids[i])
+        const held = (await deps.ledger.find(sale.id, id))!
+        await deps.orders.persist(
+          { id, userId: held.userId, voucherId: sale.id, seq: held.seq },
+          app.clock.now()
+        )
+        await deps.ledger.transition(sale.id, id, 'committed', ['pending'])
+      }
+    }
+    const before = await app.fetch(`/orders/${ids[0]}`, { token: users[0]!.token })
+    expect((await before.json()).status).toBe('pending')
+    commitAfterRead(0)
+    const status = await app.fetch(`/orders/${ids[0]}`, { token: users[0]!.token })
+    expect(status.status).toBe(200)
+    expect((await status.json()).status).toBe('unpaid')
+    expect(f.state.afterRead).toBeNull() // the hook ran
+    // pay and cancel read Postgres through the same repository: 'pay' misses, then finds it
+    const pending = await app.fetch(`/orders/${ids[1]}/pay`, {
+      method: 'POST',
+      token: users[1]!.token,
+    })
+    expect((await pending.json()).code).toBe('ORDER_PENDING')
+    // someone else's order is not found, pending or not
+    expect((await app.fetch(`/orders/${ids[1]}`, { token: users[0]!.token })).status).toBe(404)
+    expect((await app.fetch(`/orders/${ids[0]}`, { token: users[1]!.token })).status).toBe(404)
+    await app.settle()
+  })
+
+  it.runIf(kind === 'real')(
+    'a lookup costs a constant number of Redis commands, however many sales exist',
+    async () => {
+      const sales = []
+      for (let i = 0; i < 25; i++) sales.push(await createSale({ stock: 2 }))
+      const [u] = await makeUsers(app, 1)
+      f.state.publishFails.add('orders.persist')
+      let orderId: string
+      try {
+        orderId = (await (await grab(sales[24]!.id, u!.token)).json()).orderId
+      } finally {
+        f.state.publishFails.clear()
+      }
+      // Count the commands that touch the flash sale's keys.
+      let saleCommands = 0
+      const counter = app.stack!.gateway.faults.add({
+        mode: 'drop-reply',
+        match: (c) => {
+          if (c.some((a) => a.startsWith(`${app.prefix}sk:`))) saleCommands += 1
+          return false
+        },
+      })
+      try {
+        const pending = await app.fetch(`/orders/${orderId}`, { token: u!.token })
+        expect((await pending.json()).status).toBe('pending')
+        expect(saleCommands).toBe(2) // the saleOf index, then the sale's record
+        saleCommands = 0
+        expect((await app.fetch('/orders/123456789', { token: u!.token })).status).toBe(404)
+        expect(saleCommands).toBe(1)
+      } finally {
+        counter.remove()
+      }
+      await app.settle()
+    }
+  )
 })

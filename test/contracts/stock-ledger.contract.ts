@@ -74,6 +74,23 @@ export function stockLedgerContract(name: string, make: MakeLedger) {
       })
     })
 
+    it('knows the sale of every order id it was asked to reserve until told to forget it', async () => {
+      const clock = new ManualClock()
+      const ledger = await make(clock)
+      const t = terms(clock, { stock: 1, initialStock: 1 })
+      await ledger.load(t, [])
+      const [won, lost] = [id(), id()]
+      await ledger.reserve({ voucherId: t.voucherId, userId: '1', orderId: won })
+      await ledger.reserve({ voucherId: t.voucherId, userId: '2', orderId: lost }) // sold out
+      expect(await ledger.saleOf(won)).toBe(t.voucherId)
+      expect(await ledger.saleOf(lost)).toBe(t.voucherId)
+      await ledger.forget(lost)
+      await ledger.forget(lost)
+      expect(await ledger.saleOf(lost)).toBeNull()
+      expect(await ledger.saleOf(id())).toBeNull()
+      expect(await ledger.saleOf(won)).toBe(t.voucherId)
+    })
+
     it('honours a per-user limit above one with increasing seq', async () => {
       const clock = new ManualClock()
       const ledger = await make(clock)

@@ -1,6 +1,7 @@
 import { expect } from 'vitest'
 import { appTopics } from '../../src/app/modules.ts'
 import type { Delivery, Queue, TopicHandlers } from '../../src/domain/ports/queue.ts'
+import type { OrderRepository } from '../../src/domain/ports/vouchers.ts'
 import type { TestApp } from './app.ts'
 
 /** Switchable faults around the app's real consumers and queue (both app kinds). */
@@ -17,6 +18,8 @@ export function seckillFaults() {
     /** Fail every delivery of the payment timeout (its dead-letter hand-off still runs). */
     timeoutFails: false,
     attempts: new Map<string, number>(),
+    /** Runs right after a Postgres order read, before its result is returned (one-shot). */
+    afterRead: null as null | ((orderId: string) => Promise<void>),
   }
   const topics = (deps: Parameters<typeof appTopics>[0]): TopicHandlers => {
     const real = appTopics(deps)
@@ -51,7 +54,24 @@ export function seckillFaults() {
       return q.publish(topic, body, opts)
     },
   })
-  return { state, topics, decorate: { queue } }
+  const findById = (repo: OrderRepository) => async (id: string) => {
+    const found = await repo.findById(id)
+    const hook = state.afterRead
+    if (hook) {
+      state.afterRead = null
+      await hook(id)
+    }
+    return found
+  }
+  const orders = (repo: OrderRepository): OrderRepository =>
+    new Proxy(repo, {
+      get: (target, prop) => {
+        if (prop === 'findById') return findById(target)
+        const value = Reflect.get(target, prop)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+  return { state, topics, decorate: { queue, orders } }
 }
 
 export const MIN = 60_000

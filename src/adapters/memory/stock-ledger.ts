@@ -36,6 +36,7 @@ const HOLDS_QUOTA: Record<LedgerState | 'unknown', number> = {
 export class MemoryStockLedger implements StockLedger {
   readonly #clock: Clock
   readonly #sales = new Map<string, Sale>()
+  readonly #saleOf = new Map<string, string>()
 
   constructor(clock: Clock) {
     this.#clock = clock
@@ -69,6 +70,7 @@ export class MemoryStockLedger implements StockLedger {
     orderId: string
     idempotencyKey?: string
   }): Promise<ReserveOutcome> {
+    if (!this.#saleOf.has(input.orderId)) this.#saleOf.set(input.orderId, input.voucherId)
     const sale = this.#sales.get(input.voucherId)
     const mine = sale?.orders.get(input.orderId)
     if (mine && mine.userId === input.userId) {
@@ -150,6 +152,14 @@ export class MemoryStockLedger implements StockLedger {
       .sort((a, b) => a.acceptedAt - b.acceptedAt)
       .slice(0, limit)
       .map((r) => ({ ...r }))
+  }
+
+  async saleOf(orderId: string): Promise<string | null> {
+    return this.#saleOf.get(orderId) ?? null
+  }
+
+  async forget(orderId: string): Promise<void> {
+    this.#saleOf.delete(orderId)
   }
 
   async find(voucherId: string, orderId: string): Promise<Reservation | null> {

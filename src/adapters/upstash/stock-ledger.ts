@@ -41,7 +41,8 @@ export interface UpstashStockLedgerOptions {
 /**
  * A flash sale in Redis under one hash tag `{<voucherId>}`: `sk:{v}` (terms and stock),
  * `sk:{v}:buyers`, `sk:{v}:orders` (order states), `sk:{v}:outbox`, `sk:{v}:idem`. Every method is
- * one script call from lua/seckill-*.lua. Order ids are stored with an 'o' prefix so no client
+ * one script call from lua/seckill-*.lua. Beside them, `sk:o:{<orderId>}` → 'v' + voucher id (the
+ * `saleOf` index, written in the reservation's pipelined request, living `retentionMs`). Order ids are stored with an 'o' prefix so no client
  * ever parses them as (lossy) JSON numbers.
  */
 export class UpstashStockLedger implements StockLedger {
@@ -113,19 +114,26 @@ export class UpstashStockLedger implements StockLedger {
     idempotencyKey?: string
   }): Promise<ReserveOutcome> {
     const k = this.#keys(input.voucherId)
-    const [code, value, seq] = await redisCall(() =>
-      evalLua<[number, string, number?]>(
-        this.#redis,
-        'seckillReserve',
-        [k.sale, k.buyers, k.orders, k.outbox, k.idem],
-        [
-          input.userId,
-          input.orderId,
-          String(this.#clock.now()),
-          input.idempotencyKey ?? '',
-          String(this.#retentionMs),
-        ]
-      )
+    // Both issued in the same tick: one pipelined HTTP request.
+    const [[code, value, seq]] = await redisCall(() =>
+      Promise.all([
+        evalLua<[number, string, number?]>(
+          this.#redis,
+          'seckillReserve',
+          [k.sale, k.buyers, k.orders, k.outbox, k.idem],
+          [
+            input.userId,
+            input.orderId,
+            String(this.#clock.now()),
+            input.idempotencyKey ?? '',
+            String(this.#retentionMs),
+          ]
+        ),
+        this.#redis.set(this.#saleOfKey(input.orderId), `v${input.voucherId}`, {
+          px: this.#retentionMs,
+          nx: true,
+        }),
+      ])
     )
     if (code === 0) return { kind: 'accepted', orderId: value.slice(1), seq: Number(seq) }
     if (code === -1) return { kind: 'not-loaded' }
@@ -179,6 +187,20 @@ export class UpstashStockLedger implements StockLedger {
       )
     )
     return pairs(flat).map(([field, value]) => parseReservation(voucherId, field, value))
+  }
+
+  /** `sk:o:{<orderId>}` → voucher id (its own hash tag: written beside, not inside, the script). */
+  #saleOfKey(orderId: string): string {
+    return `${this.#prefix}sk:o:{${orderId}}`
+  }
+
+  async saleOf(orderId: string): Promise<string | null> {
+    const v = await redisCall(() => this.#redis.get<string>(this.#saleOfKey(orderId)))
+    return typeof v === 'string' && v.startsWith('v') ? v.slice(1) : null
+  }
+
+  async forget(orderId: string): Promise<void> {
+    await redisCall(() => this.#redis.del(this.#saleOfKey(orderId)))
   }
 
   async find(voucherId: string, orderId: string): Promise<Reservation | null> {

@@ -75,7 +75,10 @@ export interface StockLedger {
   /**
    * Admits one reservation: checks the window, the user's limit and the stock, takes one unit and
    * records the reservation as pending in the outbox — atomically. With an idempotency key, a
-   * repeated call returns the first outcome instead of reserving again.
+   * repeated call returns the first outcome instead of reserving again; a call repeated with the
+   * same order id (a retry after a lost reply) returns its first acceptance. Every call also
+   * records `orderId → voucherId` (see `saleOf`) in the same round trip, whatever the outcome:
+   * call `forget` for an order id that was not accepted.
    */
   reserve(input: {
     voucherId: string
@@ -96,6 +99,10 @@ export interface StockLedger {
   ): Promise<TransitionResult>
   /** Pending reservations accepted at or before `acceptedBefore` (unix ms), oldest first. */
   outbox(voucherId: string, acceptedBefore: number, limit: number): Promise<Reservation[]>
+  /** The sale an order id was reserved in (constant time, any number of sales), or null. */
+  saleOf(orderId: string): Promise<string | null>
+  /** Drops the `saleOf` record of an order id that was not accepted (idempotent). */
+  forget(orderId: string): Promise<void>
   /** The ledger's record of one order, or null. */
   find(voucherId: string, orderId: string): Promise<Reservation | null>
   /** Every reservation of a sale (for reconciliation), or null when the sale is not loaded. */

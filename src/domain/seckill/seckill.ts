@@ -240,13 +240,13 @@ export async function handlePersistDead(deps: SeckillDeps, letter: DeadLetter<un
 
 /** Cancels an unpaid order (by its owner, or by the system when `userId` is null). */
 export async function cancelOrder(deps: SeckillDeps, orderId: string, userId: string | null) {
-  const r = await deps.orders.cancel(orderId, userId, deps.clock.now())
-  if (!r.order) {
-    if (userId && (await findPending(deps, orderId, userId))) {
-      throw new DomainError('ORDER_PENDING', 'the order is still being placed; try again shortly')
-    }
-    throw new DomainError('NOT_FOUND', 'no such order')
+  let r = await deps.orders.cancel(orderId, userId, deps.clock.now())
+  if (!r.order && userId) {
+    const held = await heldInLedger(deps, orderId, userId)
+    if (held?.state === 'pending') throw stillPending()
+    if (held) r = await deps.orders.cancel(orderId, userId, deps.clock.now())
   }
+  if (!r.order) throw new DomainError('NOT_FOUND', 'no such order')
   if (r.order.status !== 'cancelled') {
     throw new DomainError('ORDER_NOT_CANCELLABLE', `the order is ${r.order.status}`)
   }
@@ -285,8 +285,8 @@ export async function handleTimeoutDead(deps: SeckillDeps, letter: DeadLetter<un
 /**
  * Cancels unpaid orders persisted more than `payTimeoutMs + graceMs` ago (their timeout was lost:
  * the publish kept failing, or the message was dead-lettered unprocessed), at most `limit` per
- * call (of one sale, or of all), oldest first. Stock goes back exactly once (the cancel is a compare-and-set). Without
- * `repair` it only counts them.
+ * call (of one sale, or of all), oldest first. Stock goes back exactly once (the cancel is a
+ * compare-and-set). Without `repair` it only counts them.
  */
 export async function cancelOverdue(
   deps: SeckillDeps,
@@ -308,12 +308,12 @@ export async function cancelOverdue(
 
 /** Simulated payment: compare-and-set unpaid → paid, idempotent for a paid order. */
 export async function payOrder(deps: SeckillDeps, orderId: string, userId: string) {
-  const r = await deps.orders.pay(orderId, userId, deps.clock.now())
+  let r = await deps.orders.pay(orderId, userId, deps.clock.now())
   if (!r.order) {
-    if (await findPending(deps, orderId, userId)) {
-      throw new DomainError('ORDER_PENDING', 'the order is still being placed; try again shortly')
-    }
-    throw new DomainError('NOT_FOUND', 'no such order')
+    const held = await heldInLedger(deps, orderId, userId)
+    if (held?.state === 'pending') throw stillPending()
+    if (held) r = await deps.orders.pay(orderId, userId, deps.clock.now())
+    if (!r.order) throw new DomainError('NOT_FOUND', 'no such order')
   }
   if (r.order.status !== 'paid') {
     throw new DomainError('ORDER_NOT_PAYABLE', `the order is ${r.order.status}`)
@@ -326,38 +326,50 @@ function recentSales(deps: SeckillDeps): Promise<Voucher[]> {
   return deps.vouchers.listSeckillEndingAfter(deps.clock.now() - deps.policy.retentionMs)
 }
 
-async function findPending(
+/**
+ * After Postgres missed an order: the ledger's record of it, found in a constant number of calls
+ * whatever the number of sales (the `saleOf` index, then the sale's record), or null when it is not
+ * `userId`'s. The consumer commits Postgres before it moves the ledger on, so a record that is no
+ * longer pending here means Postgres has the order now: read (or act on) Postgres again.
+ */
+async function heldInLedger(
   deps: SeckillDeps,
   orderId: string,
   userId: string
 ): Promise<Reservation | null> {
-  const sales = await recentSales(deps)
-  const found = await Promise.all(sales.map((v) => deps.ledger.find(v.id, orderId)))
-  return found.find((r) => r?.userId === userId && r.state === 'pending') ?? null
+  const voucherId = await deps.ledger.saleOf(orderId)
+  const held = voucherId ? await deps.ledger.find(voucherId, orderId) : null
+  return held?.userId === userId ? held : null
 }
 
-/** An order as its owner sees it: from Postgres, or still pending in the ledger. */
+function stillPending(): DomainError {
+  return new DomainError('ORDER_PENDING', 'the order is still being placed; try again shortly')
+}
+
+/** An order as its owner sees it, from its 202 on: Postgres, or still pending in the ledger. */
 export async function orderStatus(
   deps: SeckillDeps,
   orderId: string,
   userId: string
 ): Promise<OrderView> {
-  const order = await deps.orders.findById(orderId)
-  if (order) {
-    if (order.userId !== userId) throw new DomainError('NOT_FOUND', 'no such order')
-    const { id, voucherId, status, createdAt, paidAt, cancelledAt } = order
-    return { id, voucherId, status, createdAt, paidAt, cancelledAt }
+  let order = await deps.orders.findById(orderId)
+  if (!order) {
+    const held = await heldInLedger(deps, orderId, userId)
+    if (held?.state === 'pending') {
+      return {
+        id: orderId,
+        voucherId: held.voucherId,
+        status: 'pending',
+        createdAt: held.acceptedAt,
+        paidAt: null,
+        cancelledAt: null,
+      }
+    }
+    if (held) order = await deps.orders.findById(orderId)
   }
-  const pending = await findPending(deps, orderId, userId)
-  if (!pending) throw new DomainError('NOT_FOUND', 'no such order')
-  return {
-    id: orderId,
-    voucherId: pending.voucherId,
-    status: 'pending',
-    createdAt: pending.acceptedAt,
-    paidAt: null,
-    cancelledAt: null,
-  }
+  if (order?.userId !== userId) throw new DomainError('NOT_FOUND', 'no such order')
+  const { id, voucherId, status, createdAt, paidAt, cancelledAt } = order
+  return { id, voucherId, status, createdAt, paidAt, cancelledAt }
 }
 
 /** Republishes outbox entries that were never persisted (publish failed, or a lost message). */
