@@ -98,11 +98,7 @@ export interface OrderRepository {
    * Unpaid orders (of one voucher, or of any when `voucherId` is undefined) persisted before
    * `createdBefore` (unix ms), oldest first, at most `limit`: those past their payment deadline.
    */
-  listUnpaidBefore(
-    createdBefore: number,
-    limit: number,
-    voucherId?: string
-  ): Promise<Order[]>
+  listUnpaidBefore(createdBefore: number, limit: number, voucherId?: string): Promise<Order[]>
   /**
    * One transaction holding the sale row: compares the database stock with initialStock − live
    * (unpaid + paid) orders and, with `repair`, sets it right. null when the voucher has no sale.
