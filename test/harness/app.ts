@@ -56,6 +56,7 @@ export async function startTestApp(kind: AppKind, options: TestAppOptions = {}):
       redisUrl: REDIS_URL,
       databaseUrl: db.url,
       qstash: { clock: 'manual' },
+      neon: { clock },
     })
     env = { ...env, ...stack.env, PUBLIC_URL: url, REDIS_KEY_PREFIX: prefix }
   }

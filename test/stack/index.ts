@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { type NeonProxy, startNeonProxy } from './neon-proxy.ts'
+import { type NeonProxy, type NeonProxyOptions, startNeonProxy } from './neon-proxy.ts'
 import { type QStashServer, type QStashServerOptions, startQStashServer } from './qstash-server.ts'
 import { startUpstashGateway, type UpstashGateway } from './upstash-gateway.ts'
 
@@ -11,6 +11,8 @@ export interface LocalStackOptions {
   /** Fixed ports (npm run stack); ephemeral by default. */
   ports?: { redis?: number; qstash?: number; neon?: number }
   qstash?: QStashServerOptions
+  /** E.g. `{ clock }` so `neon.faults.refuse({ forMs })` runs on the test's ManualClock. */
+  neon?: Omit<NeonProxyOptions, 'port'>
 }
 
 export interface LocalStack {
@@ -33,7 +35,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     port: opts.ports?.redis,
   })
   const qstash = await startQStashServer({ port: opts.ports?.qstash, ...opts.qstash })
-  const neon = await startNeonProxy({ port: opts.ports?.neon })
+  const neon = await startNeonProxy({ ...opts.neon, port: opts.ports?.neon })
   return {
     gateway,
     qstash,

@@ -3,11 +3,46 @@ import { connect, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { type WebSocket, WebSocketServer } from 'ws'
 
+export interface NeonProxyFaultStats {
+  /** Connection attempts answered 503 while refusing. */
+  refused: number
+  /** Open tunnels cut by cutAll() or cutAfter(). */
+  cut: number
+}
+
+/** Fault injection on the proxy: Postgres "unreachable" for a while, connections cut mid-flight. */
+export interface NeonProxyFaults {
+  /**
+   * Refuse new connections (the upgrade is answered 503, so the driver's connect fails) until
+   * resume(), or for `forMs` on the proxy's clock (see NeonProxyOptions.clock). Open tunnels stay
+   * up: call cutAll() too for a full outage.
+   */
+  refuse(opts?: { forMs?: number }): void
+  /** Accept connections again. */
+  resume(): void
+  /** True while new connections are refused (a `forMs` refusal ends when the clock passes it). */
+  readonly refusing: boolean
+  /** Cuts every open tunnel now (both sides); returns how many. */
+  cutAll(): number
+  /**
+   * Arms every tunnel open now: it forwards its next `messages` client messages (≥ 1; the driver
+   * sends one message per query or per burst of protocol messages) to Postgres, then is cut
+   * before any reply — e.g. armed inside a transaction, with 1 the next statement reaches Postgres
+   * and its reply is lost. Returns how many tunnels were armed.
+   */
+  cutAfter(messages: number): number
+  /** resume() and disarm every cutAfter(); the counters stay. */
+  clear(): void
+  stats(): NeonProxyFaultStats
+  resetStats(): void
+}
+
 export interface NeonProxy {
   readonly host: string
   readonly port: number
   /** Value for the app's NEON_LOCAL_PROXY env var: '127.0.0.1:<port>'. */
   readonly address: string
+  readonly faults: NeonProxyFaults
   /** Stops listening and cuts every open tunnel (both sides). */
   close(): Promise<void>
 }
@@ -17,6 +52,15 @@ export interface NeonProxyOptions {
   port?: number
   /** Which `address=host:port` targets may be dialled. Default: loopback hosts only. */
   allowAddress?: RegExp
+  /** The clock `faults.refuse({ forMs })` counts on (a test's ManualClock). Default: Date.now. */
+  clock?: { now(): number }
+}
+
+interface Tunnel {
+  ws: WebSocket
+  tcp: Socket
+  /** Client messages still to forward before the tunnel is cut (cutAfter). */
+  cutIn?: number
 }
 
 const LOOPBACK = /^(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}$/
@@ -32,7 +76,19 @@ const HIGH_WATER = 1 << 20
 export async function startNeonProxy(opts: NeonProxyOptions = {}): Promise<NeonProxy> {
   const allow = opts.allowAddress ?? LOOPBACK
   const wss = new WebSocketServer({ noServer: true })
-  const tunnels = new Set<{ ws: WebSocket; tcp: Socket }>()
+  const clock = opts.clock ?? Date
+  const tunnels = new Set<Tunnel>()
+  /** undefined: accepting; Infinity: refusing until resume(); else refusing until this time. */
+  let refuseUntil: number | undefined
+  let faultStats: NeonProxyFaultStats = { refused: 0, cut: 0 }
+  const refusing = () => refuseUntil !== undefined && clock.now() < refuseUntil
+  const cut = (tunnel: Tunnel) => {
+    if (!tunnels.has(tunnel)) return // closed already
+    faultStats.cut++
+    tunnels.delete(tunnel)
+    tunnel.ws.terminate()
+    tunnel.tcp.destroy()
+  }
   const pending = new Set<Duplex>()
   const server = createServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket upgrade required\n')
@@ -42,6 +98,10 @@ export async function startNeonProxy(opts: NeonProxyOptions = {}): Promise<NeonP
     socket.on('error', () => socket.destroy())
     const target = parseTarget(req.url, allow)
     if ('status' in target) return refuse(socket, target.status, target.reason)
+    if (refusing()) {
+      faultStats.refused++
+      return refuse(socket, 503, 'injected fault: the database is unreachable')
+    }
     const tcp = connect(target.port, target.host)
     pending.add(socket).add(tcp)
     const settle = () => {
@@ -64,9 +124,9 @@ export async function startNeonProxy(opts: NeonProxyOptions = {}): Promise<NeonP
       tcp.setNoDelay(true)
       wss.handleUpgrade(req, socket, head, (ws) => {
         upgraded = true
-        const tunnel = { ws, tcp }
+        const tunnel: Tunnel = { ws, tcp }
         tunnels.add(tunnel)
-        pipe(ws, tcp, () => tunnels.delete(tunnel))
+        pipe(tunnel, cut, () => tunnels.delete(tunnel))
       })
     })
   })
@@ -87,6 +147,37 @@ export async function startNeonProxy(opts: NeonProxyOptions = {}): Promise<NeonP
     host,
     port: addr.port,
     address: `${host}:${addr.port}`,
+    faults: {
+      refuse: ({ forMs } = {}) => {
+        refuseUntil = forMs === undefined ? Number.POSITIVE_INFINITY : clock.now() + forMs
+      },
+      resume: () => {
+        refuseUntil = undefined
+      },
+      get refusing() {
+        return refusing()
+      },
+      cutAll: () => {
+        const open = [...tunnels]
+        for (const tunnel of open) cut(tunnel)
+        return open.length
+      },
+      cutAfter: (messages) => {
+        if (!(Number.isInteger(messages) && messages >= 1)) {
+          throw new RangeError(`cutAfter needs a whole number of messages ≥ 1: ${messages}`)
+        }
+        for (const tunnel of tunnels) if (tunnel.cutIn !== 0) tunnel.cutIn = messages
+        return tunnels.size
+      },
+      clear: () => {
+        refuseUntil = undefined
+        for (const tunnel of tunnels) if (tunnel.cutIn !== 0) tunnel.cutIn = undefined
+      },
+      stats: () => ({ ...faultStats }),
+      resetStats: () => {
+        faultStats = { refused: 0, cut: 0 }
+      },
+    },
     close() {
       closed ??= new Promise<void>((resolve) => {
         server.close(() => resolve())
@@ -128,7 +219,8 @@ function refuse(socket: Duplex, status: number, reason: string): void {
   )
 }
 
-function pipe(ws: WebSocket, tcp: Socket, onClosed: () => void): void {
+function pipe(tunnel: Tunnel, cut: (tunnel: Tunnel) => void, onClosed: () => void): void {
+  const { ws, tcp } = tunnel
   let done = false
   const finish = () => {
     if (done) return
@@ -143,6 +235,11 @@ function pipe(ws: WebSocket, tcp: Socket, onClosed: () => void): void {
   })
   // The server's binaryType is 'nodebuffer': every message arrives as one Buffer.
   ws.on('message', (data: Buffer) => {
+    if (tunnel.cutIn === 0) return // being cut: nothing more reaches Postgres
+    if (tunnel.cutIn !== undefined && --tunnel.cutIn === 0) {
+      // Written to Postgres, then cut once it is flushed: the statement arrives, no reply returns.
+      return void tcp.write(data, () => cut(tunnel))
+    }
     if (!tcp.write(data)) ws.pause()
   })
   tcp.on('drain', () => ws.resume())

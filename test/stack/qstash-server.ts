@@ -13,10 +13,20 @@
  * Scheduling runs on a virtual clock, `now()`: real time plus whatever `advance()` added or, with
  * `clock: 'manual'`, frozen except for `advance()`. JWT timestamps always use the wall clock, so a
  * Receiver accepts signatures however far the virtual clock has moved.
+ *
+ * Fault injection (`server.faults`): fail publishes (an error status, a dropped request, a dropped
+ * reply) and delivery attempts (endpoint unreachable or its answer lost) on demand.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import {
+  type FaultHandle,
+  FaultRules,
+  type FaultSchedule,
+  matchesText,
+  type TextPattern,
+} from './faults.ts'
 import {
   type AttemptResult,
   bad,
@@ -52,6 +62,50 @@ export interface QStashServerOptions {
   dedupWindowMs?: number
 }
 
+/**
+ * A publish fault (publish, enqueue and batch; a batch matches when any destination does). The
+ * @upstash/qstash Client throws a QstashError(status) at once on an HTTP error (no retry) and
+ * retries only network errors (its `retry` option; by default 5 retries after exp(i) * 50 ms).
+ * - 'error' (default): answer `status` (default 500) without publishing.
+ * - 'drop-request': destroy the connection without publishing (the client retries).
+ * - 'drop-reply': publish, then destroy the connection (the client retries: a duplicate message
+ *   unless the publish carries a deduplication id).
+ */
+export interface PublishFaultRule extends FaultSchedule {
+  mode?: 'error' | 'drop-request' | 'drop-reply'
+  status?: number
+  /** Only publishes to a destination URL containing this text / matching this RegExp. */
+  url?: TextPattern
+}
+
+/**
+ * A delivery fault, per attempt (callbacks are deliveries too; tell them apart by `url`). A faulted
+ * attempt counts as failed, so the message is retried or dead-lettered as usual.
+ * - 'drop-request' (default): the endpoint is not called; the attempt fails as a connection error
+ *   (`status` null), or as if the endpoint had answered `status` (e.g. 503) when given.
+ * - 'drop-reply': the endpoint is called (its handler runs), then its answer is lost: the attempt
+ *   fails as above and the message is delivered again.
+ */
+export interface DeliveryFaultRule extends FaultSchedule {
+  mode?: 'drop-request' | 'drop-reply'
+  status?: number
+  url?: TextPattern
+}
+
+export interface QStashFaultStats {
+  publish: { error: number; dropRequest: number; dropReply: number }
+  delivery: { dropRequest: number; dropReply: number }
+}
+
+export interface QStashFaults {
+  failPublishes(rule?: PublishFaultRule): FaultHandle
+  failDeliveries(rule?: DeliveryFaultRule): FaultHandle
+  /** Removes every rule (the counters stay). */
+  clear(): void
+  stats(): QStashFaultStats
+  resetStats(): void
+}
+
 /** One HTTP delivery attempt. `status` is null for a connection error or timeout. */
 export interface DeliveryRecord {
   messageId: string
@@ -62,6 +116,8 @@ export interface DeliveryRecord {
   retried: number
   /** Virtual time (ms) at which the attempt started. */
   at: number
+  /** Set when a delivery fault decided this attempt's outcome. */
+  fault?: 'drop-request' | 'drop-reply'
 }
 
 export interface QStashServer {
@@ -69,6 +125,7 @@ export interface QStashServer {
   readonly token: string
   readonly currentSigningKey: string
   readonly nextSigningKey: string
+  readonly faults: QStashFaults
   /** Current virtual time in ms. */
   now(): number
   /** Moves the clock forward (either mode) and starts every delivery that became due. */
@@ -130,6 +187,19 @@ export async function startQStashServer(options: QStashServerOptions = {}): Prom
   const running = new Set<Promise<void>>()
   const waiters: { ready: () => boolean; resolve: () => void }[] = []
   const abort = new AbortController()
+  const publishFaults = new FaultRules<PublishFaultRule, string[]>((rule, urls) =>
+    urls.some((url) => matchesText(rule.url, url))
+  )
+  const deliveryFaults = new FaultRules<DeliveryFaultRule, string>((rule, url) =>
+    matchesText(rule.url, url)
+  )
+  const newFaultStats = (): QStashFaultStats => ({
+    publish: { error: 0, dropRequest: 0, dropReply: 0 },
+    delivery: { dropRequest: 0, dropReply: 0 },
+  })
+  const faultStats = newFaultStats()
+  /** Thrown by a 'drop-request' publish fault: the connection is destroyed, nothing published. */
+  const dropConnection = Symbol('drop connection')
   let inFlight = 0
   let closed = false
   let timer: NodeJS.Timeout | undefined
@@ -213,7 +283,10 @@ export async function startQStashServer(options: QStashServerOptions = {}): Prom
     const { id: messageId, url, method, retried } = msg
     const at = now()
     const r: AttemptResult = { status: null, header: {}, body: Buffer.alloc(0) }
+    const fault = deliveryFaults.fire(url)
+    const mode = fault ? (fault.mode ?? 'drop-request') : undefined
     try {
+      if (mode === 'drop-request') throw new Error('the endpoint was not called')
       const signature = await signQStashJwt(currentSigningKey, { sub: url, body: msg.body })
       const res = await fetch(url, {
         method,
@@ -237,6 +310,11 @@ export async function startQStashServer(options: QStashServerOptions = {}): Prom
       r.status = null
       r.error = (e as Error).message
     }
+    if (fault) {
+      faultStats.delivery[mode === 'drop-reply' ? 'dropReply' : 'dropRequest']++
+      Object.assign(r, { status: fault.status ?? null, header: {}, body: Buffer.alloc(0) })
+      r.error = `injected fault: ${mode}`
+    }
     inFlight--
     if (closed) return
     stats.attempts++
@@ -248,6 +326,7 @@ export async function startQStashServer(options: QStashServerOptions = {}): Prom
       retried,
       at,
       ...(r.error && { error: r.error }),
+      ...(mode && { fault: mode }),
     })
     finish(msg, r)
     const q = msg.queue === undefined ? undefined : queues.get(msg.queue)
@@ -339,6 +418,22 @@ export async function startQStashServer(options: QStashServerOptions = {}): Prom
     return { messageId: id }
   }
 
+  /** Asks the publish fault rules before publishing `specs`; true = drop the reply afterwards. */
+  function publishFault(specs: PublishSpec[]): boolean {
+    const fault = publishFaults.empty ? undefined : publishFaults.fire(specs.map((s) => s.url))
+    const mode = fault ? (fault.mode ?? 'error') : undefined
+    if (mode === 'error') {
+      faultStats.publish.error++
+      throw new HttpError(fault!.status ?? 500, 'injected fault: publish failed')
+    }
+    if (mode === 'drop-request') {
+      faultStats.publish.dropRequest++
+      throw dropConnection
+    }
+    if (mode === 'drop-reply') faultStats.publish.dropReply++
+    return mode === 'drop-reply'
+  }
+
   function cancel(id: string): boolean {
     const m = messages.get(id)
     if (!m) return false
@@ -373,7 +468,7 @@ export async function startQStashServer(options: QStashServerOptions = {}): Prom
     raw: string,
     h: Record<string, string>,
     body: Buffer
-  ): [number, unknown] {
+  ): [number, unknown, dropReply?: boolean] {
     const { pathname: path, searchParams: query } = new URL(raw, 'http://qstash.local')
     const seg = path.startsWith('/v2/') ? path.split('/').slice(2).map(decode) : []
     const is = (verb: string, resource: string, n: number) =>
@@ -387,14 +482,17 @@ export async function startQStashServer(options: QStashServerOptions = {}): Prom
       }
     }
     if (method === 'POST' && raw.startsWith('/v2/publish/')) {
-      return [201, publish(parsePublish(raw.slice('/v2/publish/'.length), h, body))]
+      const spec = parsePublish(raw.slice('/v2/publish/'.length), h, body)
+      const drop = publishFault([spec])
+      return [201, publish(spec), drop]
     }
     if (method === 'POST' && raw.startsWith('/v2/enqueue/')) {
       const rest = raw.slice('/v2/enqueue/'.length)
       const slash = rest.indexOf('/')
       if (slash <= 0) bad('expected /v2/enqueue/<queue>/<destination>')
-      const queue = decode(rest.slice(0, slash))
-      return [201, publish(parsePublish(rest.slice(slash + 1), h, body, queue))]
+      const spec = parsePublish(rest.slice(slash + 1), h, body, decode(rest.slice(0, slash)))
+      const drop = publishFault([spec])
+      return [201, publish(spec), drop]
     }
     if (is('POST', 'batch', 1)) {
       const items = json()
@@ -407,7 +505,8 @@ export async function startQStashServer(options: QStashServerOptions = {}): Prom
         const queue = typeof it.queue === 'string' ? it.queue : undefined
         return parsePublish(it.destination as string, hs, Buffer.from(text), queue)
       })
-      return [201, specs.map((s) => ({ ...publish(s), url: s.url }))]
+      const drop = publishFault(specs)
+      return [201, specs.map((s) => ({ ...publish(s), url: s.url })), drop]
     }
     if (is('GET', 'keys', 1)) return [200, { current: currentSigningKey, next: nextSigningKey }]
     if (is('GET', 'messages', 2)) {
@@ -490,9 +589,17 @@ export async function startQStashServer(options: QStashServerOptions = {}): Prom
       }
       const h: Record<string, string> = {}
       for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) h[k] = String(v)
-      send(...route(req.method ?? 'GET', req.url ?? '/', h, Buffer.concat(chunks)))
+      const [status, payload, dropReply] = route(
+        req.method ?? 'GET',
+        req.url ?? '/',
+        h,
+        Buffer.concat(chunks)
+      )
+      if (dropReply) req.socket.destroy()
+      else send(status, payload)
       pump()
     } catch (e) {
+      if (e === dropConnection) return void req.socket.destroy()
       if (res.headersSent) return
       if (e instanceof HttpError) return send(e.status, { error: e.message })
       console.error('[qstash-server]', e)
@@ -527,6 +634,16 @@ export async function startQStashServer(options: QStashServerOptions = {}): Prom
         offset += Math.max(0, next.dueAt - now()) // manual clock only: jump to the next due time
         pump()
       }
+    },
+    faults: {
+      failPublishes: (rule = {}) => publishFaults.add(rule),
+      failDeliveries: (rule = {}) => deliveryFaults.add(rule),
+      clear: () => {
+        publishFaults.clear()
+        deliveryFaults.clear()
+      },
+      stats: () => structuredClone(faultStats),
+      resetStats: () => Object.assign(faultStats, newFaultStats()),
     },
     dlq: () => [...dlqEntries.values()].map((d) => d.entry),
     deliveries: () => [...records],

@@ -11,6 +11,9 @@
  * that no other request can interleave with. Commands that would change the shared connection's
  * state (SELECT, WATCH, SUBSCRIBE, ...) are refused. Blocking commands (BLPOP, XREAD BLOCK, ...)
  * would stall every other request while they wait, so don't use them through the gateway.
+ *
+ * Fault injection (`gateway.faults`): drop a request's reply after running it, or drop the request
+ * before running it, for a command name / predicate, the next N matches or a seeded fraction.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
