@@ -2,7 +2,8 @@
 -- stock, then takes one unit and records the reservation in the outbox — all in one atomic step,
 -- so an accepted order is never lost and stock is never oversold.
 --
--- KEYS[1]  sale hash {stock, initial, begin, end, limit} (begin/end unix ms)
+-- KEYS[1]  sale hash {stock, initial, begin, end, limit, np, nc, nk, nx} (begin/end unix ms;
+--          n<state> = how many orders are in that state, kept with every change)
 -- KEYS[2]  buyers hash: user id -> reservations held (the per-user limit)
 -- KEYS[3]  orders hash: 'o'..order id -> 'state|user|seq|accepted_at'; state p = pending,
 --          c = committed (in Postgres), k = cancelled (stock back), x = failed (stock + quota back)
@@ -62,6 +63,7 @@ if code ~= 0 then
   return {code, ''}
 end
 redis.call('HINCRBY', KEYS[1], 'stock', -1)
+redis.call('HINCRBY', KEYS[1], 'np', 1)
 local seq = redis.call('HINCRBY', KEYS[2], user, 1)
 redis.call('HSET', KEYS[3], order, 'p|' .. user .. '|' .. seq .. '|' .. ARGV[3])
 redis.call('ZADD', KEYS[4], now, order)

@@ -3,7 +3,7 @@
 -- cancel, p|c -> x on failure) and by reconciliation (any -> any, including adopting an order
 -- Postgres has but Redis lost).
 --
--- KEYS[1]  sale hash {stock, ...}
+-- KEYS[1]  sale hash {stock, np, nc, nk, nx, ...} (n<state>: orders per state)
 -- KEYS[2]  buyers hash: user id -> reservations held
 -- KEYS[3]  orders hash: 'o'..order id -> 'state|user|seq|accepted_at'
 -- KEYS[4]  outbox sorted set (pending orders)
@@ -53,6 +53,10 @@ end
 if quota_delta ~= 0 then
   redis.call('HINCRBY', KEYS[2], user, quota_delta)
 end
+if from ~= '-' then
+  redis.call('HINCRBY', KEYS[1], 'n' .. from, -1)
+end
+redis.call('HINCRBY', KEYS[1], 'n' .. to, 1)
 redis.call('HSET', KEYS[3], field, to .. rest)
 redis.call('ZREM', KEYS[4], field)
 return {1, from}

@@ -61,14 +61,14 @@ async function bulkLoad(client: pg.Client, now: number): Promise<string> {
      select id, 'bench', 100, 1000, 'seckill' from shops limit 1 returning id`
   )
   const voucherId = String(v.id)
-  // Orders: every 20th cancelled, every 50th failed, a third of the rest paid, all older than
-  // any grace period; accepted an hour ago, in a sale that is still open.
+  // Orders: every 20th cancelled, every 50th failed, a third of the rest paid; persisted 10 min
+  // ago (older than the grace period, within the payment timeout), in a sale that is still open.
   await client.query(
     `insert into voucher_orders (id, user_id, voucher_id, seq, status, created_at, paid_at, cancelled_at)
      select 7000000000000000000 + g, u.id, $1, 1,
             case when g % 20 = 0 then 'cancelled' when g % 50 = 1 then 'failed'
                  when g % 3 = 0 then 'paid' else 'unpaid' end,
-            to_timestamp(($2::bigint - 3600000 + g) / 1000.0),
+            to_timestamp(($2::bigint - 600000 + g) / 1000.0),
             case when g % 3 = 0 and g % 20 <> 0 and g % 50 <> 1 then to_timestamp($2::bigint / 1000.0) end,
             case when g % 20 = 0 then to_timestamp($2::bigint / 1000.0) end
      from generate_series(1, $3) g
@@ -170,6 +170,7 @@ try {
       reconcile(deps, { repair: true, graceMs: 5 * MIN }),
     ])
     ticks.push({ ms: ms(t0), drift: report.drift })
+    if (report.drift) console.error(JSON.stringify(report).slice(0, 2000))
   }
   const ours = (await slowlog((a) => direct.sendCommand(a))).filter(
     (e) => e.id > (lastBefore?.id ?? -1) && e.args.some((a) => a.startsWith(prefix))

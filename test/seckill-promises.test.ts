@@ -3,6 +3,8 @@
  * Each test names the fault it injects; all time moves on the manual clocks.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { seckillDeps } from '../src/app/routes/seckill.ts'
+import { reconcileSale } from '../src/domain/seckill/reconcile.ts'
 import { appKinds, startTestApp, type TestApp } from './harness/app.ts'
 import { MIN, saleHelpers, seckillFaults } from './harness/seckill.ts'
 import { makeUsers } from './harness/users.ts'
@@ -163,4 +165,50 @@ describe.each(appKinds(inject('services')))('flash-sale promises [%s]', (kind) =
       await app.settle()
     }
   )
+
+  it('reconciliation does bounded work per tick and covers the whole sale over ticks', async () => {
+    const sale = await createSale({ stock: 30 })
+    const users = await makeUsers(app, 25)
+    for (const u of users) expect((await grab(sale.id, u.token)).status).toBe(202)
+    await app.settle()
+    const deps = seckillDeps(await app.deps())
+    const orders = (await deps.orders.listByVoucher(sale.id)).sort((a, b) =>
+      BigInt(a.id) < BigInt(b.id) ? -1 : 1
+    )
+    const last = orders.at(-1)!
+    // Lose the last order's commit in Redis (a lost write): only the tick that reaches it sees it.
+    await deps.ledger.transition(sale.id, last.id, 'failed', 'any')
+    const tick = () => reconcileSale(deps, sale.id, { repair: true, graceMs: MIN, batch: 10 })
+    const kinds = async () => (await tick()).drifts.map((d) => `${d.orderId ?? ''} ${d.kind}`)
+    expect(await kinds()).toEqual([])
+    expect(await kinds()).toEqual([])
+    expect(await kinds()).toEqual([`${last.id} failed->committed`]) // the 3rd batch: repaired
+    expect(await kinds()).toEqual([]) // a new pass from the start
+    expect(await deps.ledger.audit(sale.id, false)).toMatchObject({
+      stock: 5,
+      expectedStock: 5,
+      committed: 25,
+      buyersOff: 0,
+    })
+  })
+
+  it('reconciliation leaves young pending reservations alone and republishes old ones', async () => {
+    const sale = await createSale({ stock: 5 })
+    const [u] = await makeUsers(app, 1)
+    f.state.publishFails.add('orders.persist')
+    try {
+      expect((await grab(sale.id, u!.token)).status).toBe(202)
+      expect((await reconcile(sale.id, false)).drift).toBe(false) // younger than the grace
+      await app.clock.advance(2 * MIN)
+    } finally {
+      f.state.publishFails.clear()
+    }
+    const report = await reconcile(sale.id, false)
+    expect(report.sales[0].drifts.map((d: { kind: string }) => d.kind)).toEqual([
+      'pending-not-persisted',
+    ])
+    await app.settle()
+    const orders = await expectConsistent(sale.id, 5)
+    expect(orders.map((o) => o.status)).toEqual(['unpaid'])
+  })
 })

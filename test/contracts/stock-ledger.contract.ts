@@ -91,6 +91,51 @@ export function stockLedgerContract(name: string, make: MakeLedger) {
       expect(await ledger.saleOf(won)).toBe(t.voucherId)
     })
 
+    it('keeps per-state counters in O(1), reads records in batches, scans in steps', async () => {
+      const clock = new ManualClock()
+      const ledger = await make(clock)
+      const t = terms(clock, { stock: 5, initialStock: 6 })
+      const old = { voucherId: t.voucherId, orderId: id(), userId: '1', seq: 1, acceptedAt: 1 }
+      await ledger.load(t, [{ ...old, state: 'committed' }])
+      const ids = [id(), id(), id()]
+      for (const [i, orderId] of ids.entries())
+        await ledger.reserve({ voucherId: t.voucherId, userId: String(10 + i), orderId })
+      await ledger.transition(t.voucherId, ids[0]!, 'committed', ['pending'])
+      await ledger.transition(t.voucherId, ids[1]!, 'failed', ['pending'])
+      expect(await ledger.counters(t.voucherId)).toEqual({
+        stock: 3,
+        initialStock: 6,
+        pending: 1,
+        committed: 2,
+        cancelled: 0,
+        failed: 1,
+        cursor: '',
+      })
+      const recs = await ledger.records(t.voucherId, [
+        ids[2]!,
+        'nope'.length.toString(),
+        old.orderId,
+      ])
+      expect(recs.map((r) => r?.state ?? null)).toEqual(['pending', null, 'committed'])
+      const seen = new Set<string>()
+      let cursor = '0'
+      let steps = 0
+      do {
+        const step = await ledger.scan(t.voucherId, cursor, 2)
+        for (const r of step.reservations) seen.add(r.orderId)
+        cursor = step.next
+        steps += 1
+      } while (cursor !== '0' && steps < 100)
+      expect(seen).toEqual(new Set([old.orderId, ...ids]))
+      await ledger.setCursor(t.voucherId, 'x|y')
+      expect((await ledger.counters(t.voucherId))?.cursor).toBe('x|y')
+      // fixStock sets stock from the counters (here: already consistent)
+      await ledger.transition(t.voucherId, ids[2]!, 'failed', 'any')
+      await ledger.fixStock(t.voucherId)
+      expect((await ledger.counters(t.voucherId))?.stock).toBe(4)
+      expect(await ledger.counters(voucher())).toBeNull()
+    })
+
     it('honours a per-user limit above one with increasing seq', async () => {
       const clock = new ManualClock()
       const ledger = await make(clock)

@@ -1,5 +1,6 @@
 import type { Clock } from '../../domain/ports/clock.ts'
 import type {
+  LedgerCounters,
   LedgerState,
   Reservation,
   ReserveOutcome,
@@ -12,6 +13,8 @@ import type {
 interface Sale {
   terms: SaleTerms
   stock: number
+  counts: Record<LedgerState, number>
+  cursor: string
   buyers: Map<string, number>
   orders: Map<string, Reservation>
   idem: Map<string, ReserveOutcome & { kind: 'accepted' | 'refused' }>
@@ -52,12 +55,15 @@ export class MemoryStockLedger implements StockLedger {
     const sale: Sale = {
       terms: { ...terms },
       stock: terms.stock,
+      counts: { pending: 0, committed: 0, cancelled: 0, failed: 0 },
+      cursor: '',
       buyers: new Map(),
       orders: new Map(),
       idem: new Map(),
     }
     for (const r of known) {
       sale.orders.set(r.orderId, { ...r })
+      sale.counts[r.state] += 1
       if (HOLDS_QUOTA[r.state]) sale.buyers.set(r.userId, (sale.buyers.get(r.userId) ?? 0) + 1)
     }
     this.#sales.set(terms.voucherId, sale)
@@ -101,6 +107,7 @@ export class MemoryStockLedger implements StockLedger {
       return { kind: 'refused', reason }
     }
     sale.stock -= 1
+    sale.counts.pending += 1
     const seq = (sale.buyers.get(input.userId) ?? 0) + 1
     sale.buyers.set(input.userId, seq)
     sale.orders.set(input.orderId, {
@@ -131,6 +138,8 @@ export class MemoryStockLedger implements StockLedger {
     if (from !== 'any' && !from.includes(was)) return { outcome: 'refused', from: was }
     const userId = current?.userId ?? adopt?.userId ?? ''
     sale.stock += HOLDS_STOCK[was] - HOLDS_STOCK[to]
+    if (was !== 'unknown') sale.counts[was] -= 1
+    sale.counts[to] += 1
     const quota = HOLDS_QUOTA[to] - HOLDS_QUOTA[was]
     if (quota !== 0) sale.buyers.set(userId, (sale.buyers.get(userId) ?? 0) + quota)
     sale.orders.set(orderId, {
@@ -172,6 +181,41 @@ export class MemoryStockLedger implements StockLedger {
     return sale ? [...sale.orders.values()].map((r) => ({ ...r })) : null
   }
 
+  async counters(voucherId: string): Promise<LedgerCounters | null> {
+    const sale = this.#sales.get(voucherId)
+    if (!sale) return null
+    const { stock, counts, cursor } = sale
+    return { stock, initialStock: sale.terms.initialStock, ...counts, cursor }
+  }
+
+  async records(voucherId: string, orderIds: readonly string[]) {
+    const orders = this.#sales.get(voucherId)?.orders
+    return orderIds.map((id) => {
+      const r = orders?.get(id)
+      return r ? { ...r } : null
+    })
+  }
+
+  async scan(voucherId: string, cursor: string, count: number) {
+    const all = [...(this.#sales.get(voucherId)?.orders.values() ?? [])]
+    const from = Number(cursor) || 0
+    const to = from + count
+    return {
+      next: to >= all.length ? '0' : String(to),
+      reservations: all.slice(from, to).map((r) => ({ ...r })),
+    }
+  }
+
+  async setCursor(voucherId: string, cursor: string): Promise<void> {
+    const sale = this.#sales.get(voucherId)
+    if (sale) sale.cursor = cursor
+  }
+
+  async fixStock(voucherId: string): Promise<void> {
+    const sale = this.#sales.get(voucherId)
+    if (sale) sale.stock = sale.terms.initialStock - sale.counts.pending - sale.counts.committed
+  }
+
   async audit(voucherId: string, repair: boolean): Promise<SaleAudit | null> {
     const sale = this.#sales.get(voucherId)
     if (!sale) return null
@@ -187,6 +231,7 @@ export class MemoryStockLedger implements StockLedger {
     const report = { stock: sale.stock, expectedStock, buyersOff: off.length, ...counts }
     if (repair) {
       sale.stock = expectedStock
+      sale.counts = counts
       for (const u of off) sale.buyers.set(u, quota.get(u) ?? 0)
     }
     return report

@@ -1,5 +1,6 @@
 import type { Clock } from '../../domain/ports/clock.ts'
 import type {
+  LedgerCounters,
   LedgerState,
   Refusal,
   Reservation,
@@ -73,8 +74,11 @@ export class UpstashStockLedger implements StockLedger {
     const k = this.#keys(terms.voucherId)
     const now = String(this.#clock.now())
     const held = new Map<string, number>()
-    for (const r of known)
+    const n: Record<LedgerState, number> = { pending: 0, committed: 0, cancelled: 0, failed: 0 }
+    for (const r of known) {
+      n[r.state] += 1
       if (r.state !== 'failed') held.set(r.userId, (held.get(r.userId) ?? 0) + 1)
+    }
     const head = [
       String(terms.stock),
       String(terms.initialStock),
@@ -83,6 +87,7 @@ export class UpstashStockLedger implements StockLedger {
       String(terms.perUserLimit),
       now,
       String(this.#retentionMs),
+      ...[n.pending, n.committed, n.cancelled, n.failed].map(String),
     ]
     const chunks: Reservation[][] = []
     for (let i = 0; i < known.length; i += LOAD_CHUNK) chunks.push(known.slice(i, i + LOAD_CHUNK))
@@ -222,6 +227,52 @@ export class UpstashStockLedger implements StockLedger {
     )
     if (all.length === 0) return null
     return pairs((all[2] ?? []).map(String)).map(([f, v]) => parseReservation(voucherId, f, v))
+  }
+
+  #batch<T>(voucherId: string, args: string[]): Promise<T> {
+    const k = this.#keys(voucherId)
+    return redisCall(() => evalLua<T>(this.#redis, 'seckillBatch', [k.sale, k.orders], args))
+  }
+
+  async counters(voucherId: string): Promise<LedgerCounters | null> {
+    const r = await this.#batch<string[]>(voucherId, ['counters'])
+    if (r.length === 0) return null
+    const [stock, initialStock, pending, committed, cancelled, failed] = r.slice(0, 6).map(Number)
+    return {
+      stock: stock!,
+      initialStock: initialStock!,
+      pending: pending!,
+      committed: committed!,
+      cancelled: cancelled!,
+      failed: failed!,
+      cursor: String(r[6] ?? ''),
+    }
+  }
+
+  async records(voucherId: string, orderIds: readonly string[]) {
+    if (orderIds.length === 0) return []
+    const values = await this.#batch<(string | null)[]>(voucherId, ['records', ...orderIds])
+    return orderIds.map((id, i) => {
+      const v = values[i]
+      return v ? parseReservation(voucherId, `o${id}`, String(v)) : null
+    })
+  }
+
+  async scan(voucherId: string, cursor: string, count: number) {
+    const r = await this.#batch<string[]>(voucherId, ['scan', cursor, String(count)])
+    if (r.length === 0) return { next: '0', reservations: [] }
+    const reservations = pairs(r.slice(1).map(String)).map(([f, v]) =>
+      parseReservation(voucherId, f, v)
+    )
+    return { next: String(r[0]), reservations }
+  }
+
+  async setCursor(voucherId: string, cursor: string): Promise<void> {
+    await this.#batch<number>(voucherId, ['cursor', cursor])
+  }
+
+  async fixStock(voucherId: string): Promise<void> {
+    await this.#batch<number>(voucherId, ['fix'])
   }
 
   async audit(voucherId: string, repair: boolean): Promise<SaleAudit | null> {

@@ -62,6 +62,18 @@ export interface SaleAudit {
   failed: number
 }
 
+/** A sale's counters, kept with every change (reading them is O(1)). */
+export interface LedgerCounters {
+  stock: number
+  initialStock: number
+  pending: number
+  committed: number
+  cancelled: number
+  failed: number
+  /** Where reconciliation left off ('' = at the start). */
+  cursor: string
+}
+
 /**
  * The fast, authoritative-for-admission side of a flash sale (Redis): stock, the per-user limit,
  * and an outbox of accepted reservations. Every method is one atomic step on one sale.
@@ -105,8 +117,28 @@ export interface StockLedger {
   forget(orderId: string): Promise<void>
   /** The ledger's record of one order, or null. */
   find(voucherId: string, orderId: string): Promise<Reservation | null>
-  /** Every reservation of a sale (for reconciliation), or null when the sale is not loaded. */
+  /** Every reservation of a sale (O(sale): tests and tools, never the cron), or null when not loaded. */
   reservations(voucherId: string): Promise<Reservation[] | null>
-  /** Compares the counters with the records; with `repair`, rewrites the counters from them. */
+  /**
+   * Compares the counters with every record (O(sale): tests and tools, never the cron); with
+   * `repair`, rewrites the counters from them.
+   */
   audit(voucherId: string, repair: boolean): Promise<SaleAudit | null>
+  /** The sale's counters and reconciliation cursor in O(1), or null when not loaded. */
+  counters(voucherId: string): Promise<LedgerCounters | null>
+  /** The records of these orders (null = unknown), in one round trip. */
+  records(voucherId: string, orderIds: readonly string[]): Promise<(Reservation | null)[]>
+  /**
+   * One step of a full pass over the sale's records: about `count` of them from `cursor` ('0' =
+   * start), and the cursor to continue from ('0' when the pass is complete). Records may repeat.
+   */
+  scan(
+    voucherId: string,
+    cursor: string,
+    count: number
+  ): Promise<{ next: string; reservations: Reservation[] }>
+  /** Stores reconciliation's cursor with the sale (nothing when it is not loaded). */
+  setCursor(voucherId: string, cursor: string): Promise<void>
+  /** Sets stock to initialStock − (pending + committed) by the counters, atomically. */
+  fixStock(voucherId: string): Promise<void>
 }

@@ -81,7 +81,7 @@ function termsOf(voucher: Voucher): SaleTerms {
 const LIVE = new Set<Order['status']>(['unpaid', 'paid'])
 
 /** The ledger state an order in Postgres implies. */
-function ledgerStateOf(status: Order['status']): Exclude<LedgerState, 'pending'> {
+export function ledgerStateOf(status: Order['status']): Exclude<LedgerState, 'pending'> {
   return LIVE.has(status) ? 'committed' : status === 'cancelled' ? 'cancelled' : 'failed'
 }
 
