@@ -29,7 +29,8 @@ local expected = tonumber(sale[2]) - counts.p - counts.c
 local off = {}
 local buyers = redis.call('HGETALL', KEYS[2])
 for i = 1, #buyers, 2 do
-  if tonumber(buyers[i + 1]) ~= (quota[buyers[i]] or 0) then
+  -- 's'..user fields are slot strings, not counts
+  if string.sub(buyers[i], 1, 1) ~= 's' and tonumber(buyers[i + 1]) ~= (quota[buyers[i]] or 0) then
     off[buyers[i]] = true
   end
 end

@@ -3,7 +3,7 @@
 -- the last call, so reservations wait (NOT_LOADED) until everything is in.
 --
 -- KEYS[1]  sale hash {stock, initial, begin, end, limit, np, nc, nk, nx}
--- KEYS[2]  buyers hash: user id -> reservations held
+-- KEYS[2]  buyers hash: user id -> reservations held; 's'..user id -> slots held ('1' at seq)
 -- KEYS[3]  orders hash: 'o'..order id -> 'state|user|seq|accepted_at'
 --          (all three share the voucher id as hash tag)
 -- ARGV[1]  1 when this call completes the load (writes the sale hash), else 0
@@ -19,8 +19,16 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 for i = 13, #ARGV, 3 do
   redis.call('HSET', KEYS[3], 'o' .. ARGV[i], ARGV[i + 1])
-  local user = string.match(ARGV[i + 1], '^%a|([^|]*)|')
+  local state, user, seq = string.match(ARGV[i + 1], '^(%a)|([^|]*)|([^|]*)|')
   redis.call('HSET', KEYS[2], user, ARGV[i + 2])
+  seq = tonumber(seq)
+  if state ~= 'x' and seq and seq > 0 then
+    local slots = redis.call('HGET', KEYS[2], 's' .. user) or ''
+    if #slots < seq then
+      slots = slots .. string.rep('0', seq - #slots)
+    end
+    redis.call('HSET', KEYS[2], 's' .. user, string.sub(slots, 1, seq - 1) .. '1' .. string.sub(slots, seq + 1))
+  end
 end
 if ARGV[1] == '1' then
   redis.call('HSET', KEYS[1], 'stock', ARGV[2], 'initial', ARGV[3], 'begin', ARGV[4], 'end', ARGV[5], 'limit', ARGV[6],

@@ -4,7 +4,8 @@
 --
 -- KEYS[1]  sale hash {stock, initial, begin, end, limit, np, nc, nk, nx} (begin/end unix ms;
 --          n<state> = how many orders are in that state, kept with every change)
--- KEYS[2]  buyers hash: user id -> reservations held (the per-user limit)
+-- KEYS[2]  buyers hash: user id -> reservations held (the per-user limit), and
+--          's'..user id -> the user's slots: char n is '1' while the n-th slot (seq n) is held
 -- KEYS[3]  orders hash: 'o'..order id -> 'state|user|seq|accepted_at'; state p = pending,
 --          c = committed (in Postgres), k = cancelled (stock back), x = failed (stock + quota back)
 -- KEYS[4]  outbox sorted set: 'o'..order id (pending only), score = accepted_at
@@ -64,7 +65,25 @@ if code ~= 0 then
 end
 redis.call('HINCRBY', KEYS[1], 'stock', -1)
 redis.call('HINCRBY', KEYS[1], 'np', 1)
-local seq = redis.call('HINCRBY', KEYS[2], user, 1)
+-- The lowest free slot: a slot freed by a failed order is reused, never one still held.
+local slots = redis.call('HGET', KEYS[2], 's' .. user)
+local held = tonumber(redis.call('HGET', KEYS[2], user) or '0')
+local seq
+if slots then
+  seq = string.find(slots, '0', 1, true) or (#slots + 1)
+elseif held > 0 then
+  seq = held + 1 -- a sale loaded before slots were kept
+else
+  slots = ''
+  seq = 1
+end
+if slots then
+  if #slots < seq then
+    slots = slots .. string.rep('0', seq - #slots)
+  end
+  redis.call('HSET', KEYS[2], 's' .. user, string.sub(slots, 1, seq - 1) .. '1' .. string.sub(slots, seq + 1))
+end
+redis.call('HINCRBY', KEYS[2], user, 1)
 redis.call('HSET', KEYS[3], order, 'p|' .. user .. '|' .. seq .. '|' .. ARGV[3])
 redis.call('ZADD', KEYS[4], now, order)
 if idem ~= '' then

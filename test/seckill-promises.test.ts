@@ -15,7 +15,7 @@ const HOUR = 60 * MIN
 describe.each(appKinds(inject('services')))('flash-sale promises [%s]', (kind) => {
   let app: TestApp
   const f = seckillFaults()
-  const { createSale, grab, state, reconcile, advance } = saleHelpers(() => app, ADMIN)
+  const { admin, createSale, grab, state, reconcile, advance } = saleHelpers(() => app, ADMIN)
 
   beforeAll(async () => {
     app = await startTestApp(kind, {
@@ -210,5 +210,45 @@ describe.each(appKinds(inject('services')))('flash-sale promises [%s]', (kind) =
     await app.settle()
     const orders = await expectConsistent(sale.id, 5)
     expect(orders.map((o) => o.status)).toEqual(['unpaid'])
+  })
+
+  it('per-user limit 3: buy, fail, buy again up to the limit — every slot reused correctly', async () => {
+    const sale = await createSale({
+      stock: 10,
+      perUserLimit: 3,
+      endAt: new Date(app.clock.now() + 48 * HOUR),
+    })
+    const [u] = await makeUsers(app, 1)
+    const buy = async () => {
+      const res = await grab(sale.id, u!.token)
+      expect(res.status).toBe(202)
+      return (await res.json()).orderId as string
+    }
+    f.state.publishFails.add('orders.persist')
+    const first = await buy() // slot 1, held back in the outbox
+    f.state.publishFails.clear()
+    await buy() // slot 2, persisted
+    await app.settle()
+    f.state.failOrders.add(first)
+    await app.clock.advance(MIN) // the relay republishes the first; it fails until dead-lettered
+    const relay = await app.fetch('/admin/seckill/relay', { method: 'POST', headers: admin })
+    expect(relay.status).toBe(200)
+    for (let i = 0; i < 4; i++) await advance(HOUR)
+    f.state.failOrders.clear()
+    await buy() // slot 1 again: slot 2 is still held
+    await buy() // slot 3
+    const refused = await grab(sale.id, u!.token)
+    expect((await refused.json()).code).toBe('ALREADY_PURCHASED')
+    await app.settle()
+    const orders = await expectConsistent(sale.id, 10)
+    // failed: slot 1 given back; held: 1 (reused), 2 (its payment timed out meanwhile: a
+    // cancelled order keeps its slot), 3
+    const seqs = (held: boolean) =>
+      orders
+        .filter((o) => (o.status !== 'failed') === held)
+        .map((o) => o.seq)
+        .sort()
+    expect(seqs(false)).toEqual([1])
+    expect(seqs(true)).toEqual([1, 2, 3])
   })
 })

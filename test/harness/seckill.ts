@@ -11,6 +11,8 @@ export function seckillFaults() {
     failFirst: 0,
     /** Fail every persist attempt. */
     failAlways: false,
+    /** Fail every persist attempt of these orders. */
+    failOrders: new Set<string>(),
     /** Make publishing throw (the queue is unreachable). */
     publishDown: false,
     /** Make publishing to these topics throw. */
@@ -32,7 +34,8 @@ export function seckillFaults() {
           const id = (d.body as { orderId: string }).orderId
           const n = (state.attempts.get(id) ?? 0) + 1
           state.attempts.set(id, n)
-          if (state.failAlways || n <= state.failFirst) throw new Error(`injected failure ${n}`)
+          if (state.failAlways || state.failOrders.has(id) || n <= state.failFirst)
+            throw new Error(`injected failure ${n}`)
           return persist.handle(d)
         },
         deadLetter: (l) => persist.deadLetter(l),

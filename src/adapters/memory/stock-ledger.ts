@@ -108,8 +108,15 @@ export class MemoryStockLedger implements StockLedger {
     }
     sale.stock -= 1
     sale.counts.pending += 1
-    const seq = (sale.buyers.get(input.userId) ?? 0) + 1
-    sale.buyers.set(input.userId, seq)
+    // The lowest slot none of the user's reservations holds (a failed order's slot is reused).
+    const held = new Set(
+      [...sale.orders.values()]
+        .filter((r) => r.userId === input.userId && HOLDS_QUOTA[r.state])
+        .map((r) => r.seq)
+    )
+    let seq = 1
+    while (held.has(seq)) seq += 1
+    sale.buyers.set(input.userId, (sale.buyers.get(input.userId) ?? 0) + 1)
     sale.orders.set(input.orderId, {
       voucherId: input.voucherId,
       orderId: input.orderId,
