@@ -9,7 +9,8 @@
 -- KEYS[3]  orders hash: 'o'..order id -> 'state|user|seq|accepted_at'; state p = pending,
 --          c = committed (in Postgres), k = cancelled (stock back), x = failed (stock + quota back)
 -- KEYS[4]  outbox sorted set: 'o'..order id (pending only), score = accepted_at
--- KEYS[5]  idempotency hash: 'user|key' -> first outcome ('o'..order id, or 'e'..code)
+-- KEYS[5]  idempotency hash: 'user|key' -> 'o'..order id of the acceptance (refusals are not
+--          recorded); expires with the sale's other keys
 --          (all five share the voucher id as hash tag)
 -- ARGV[1]  user id
 -- ARGV[2]  order id (decimal string; never converted to a Lua number)
@@ -23,7 +24,7 @@
 --
 -- Returns {0, 'o'..order id, seq}  accepted (seq = this user's n-th reservation),
 --         {code, ''}  refused: 1 not started, 2 ended, 3 limit reached, 4 sold out,
---         {5, outcome} an idempotent replay of the first outcome for this key,
+--         {5, 'o'..order id} an idempotent replay of this key's acceptance,
 --         {-1, ''}  the sale is not loaded into Redis (load it, then retry).
 local user = ARGV[1]
 local order = 'o' .. ARGV[2]
@@ -58,9 +59,8 @@ elseif tonumber(sale[1]) <= 0 then
   code = 4
 end
 if code ~= 0 then
-  if idem ~= '' then
-    redis.call('HSET', KEYS[5], idem_field, 'e' .. code)
-  end
+  -- A refusal changed nothing, so it is not recorded: a retry is answered afresh (a sale that
+  -- had not started may have started; stock given back may be there).
   return {code, ''}
 end
 redis.call('HINCRBY', KEYS[1], 'stock', -1)

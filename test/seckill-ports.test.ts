@@ -39,6 +39,36 @@ describe.skipIf(!inject('services').redis)('real Redis through the Upstash gatew
   )
   rateLimiterContract('upstash', async (bucket) => new UpstashRateLimiter(redis(), bucket, prefix))
 
+  it('idempotency records: none for refusals, a TTL on every record', async () => {
+    const clock = new ManualClock()
+    const ledger = new UpstashStockLedger(redis(), clock, prefix, { retentionMs })
+    const voucherId = String(600_000 + Math.floor(Math.random() * 1e9))
+    const now = clock.now()
+    const sale = {
+      voucherId,
+      stock: 1,
+      initialStock: 1,
+      beginAt: now + 60_000,
+      endAt: now + 120_000,
+    }
+    await ledger.load({ ...sale, perUserLimit: 1 }, [])
+    const idem = `${prefix}sk:{${voucherId}}:idem`
+    for (let i = 0; i < 20; i++) {
+      const r = await ledger.reserve({
+        voucherId,
+        userId: String(i),
+        orderId: String(1000 + i),
+        idempotencyKey: `k${i}`,
+      })
+      expect(r).toEqual({ kind: 'refused', reason: 'SALE_NOT_STARTED' })
+    }
+    expect(await direct.exists(idem)).toBe(0)
+    await clock.advance(60_000)
+    await ledger.reserve({ voucherId, userId: '1', orderId: '2001', idempotencyKey: 'k1' })
+    expect(await direct.hLen(idem)).toBe(1)
+    expect(await direct.pTTL(idem)).toBeGreaterThan(0)
+  })
+
   describe('a reply lost after the script ran (the client sends it again)', () => {
     afterEach(() => gateway.faults.clear())
 

@@ -216,14 +216,34 @@ export function stockLedgerContract(name: string, make: MakeLedger) {
         idempotencyKey: 'k1',
       })
       expect(refused).toEqual({ kind: 'refused', reason: 'SOLD_OUT' }) // keys are per user
-      const refusedAgain = await ledger.reserve({
+      // a refusal is not recorded: once stock is back, the same key buys
+      await ledger.transition(t.voucherId, orderId, 'failed', ['pending'])
+      const later = await ledger.reserve({
         voucherId: t.voucherId,
         userId: '6',
         orderId: id(),
         idempotencyKey: 'k1',
       })
-      expect(refusedAgain).toEqual({ kind: 'replayed', reason: 'SOLD_OUT' })
-      expect((await ledger.audit(t.voucherId, false))?.pending).toBe(1)
+      expect(later.kind).toBe('accepted')
+    })
+
+    it('does not replay a temporary refusal: SALE_NOT_STARTED, then the same key buys', async () => {
+      const clock = new ManualClock()
+      const ledger = await make(clock)
+      const t = terms(clock, { beginAt: clock.now() + MIN })
+      await ledger.load(t, [])
+      const call = { voucherId: t.voucherId, userId: '5', idempotencyKey: 'early' }
+      expect(await ledger.reserve({ ...call, orderId: id() })).toEqual({
+        kind: 'refused',
+        reason: 'SALE_NOT_STARTED',
+      })
+      await clock.advance(MIN)
+      const orderId = id()
+      expect((await ledger.reserve({ ...call, orderId })).kind).toBe('accepted')
+      expect(await ledger.reserve({ ...call, orderId: id() })).toEqual({
+        kind: 'replayed',
+        orderId,
+      })
     })
 
     it('commits, cancels and fails each exactly once, returning stock and quota as documented', async () => {

@@ -17,7 +17,7 @@ interface Sale {
   cursor: string
   buyers: Map<string, number>
   orders: Map<string, Reservation>
-  idem: Map<string, ReserveOutcome & { kind: 'accepted' | 'refused' }>
+  idem: Map<string, ReserveOutcome & { kind: 'accepted' }>
 }
 
 const HOLDS_STOCK: Record<LedgerState | 'unknown', number> = {
@@ -84,11 +84,7 @@ export class MemoryStockLedger implements StockLedger {
     }
     const idemKey = input.idempotencyKey ? `${input.userId}|${input.idempotencyKey}` : null
     const seen = idemKey ? sale?.idem.get(idemKey) : undefined
-    if (seen) {
-      return seen.kind === 'accepted'
-        ? { kind: 'replayed', orderId: seen.orderId }
-        : { kind: 'replayed', reason: seen.reason }
-    }
+    if (seen) return { kind: 'replayed', orderId: seen.orderId }
     if (!sale) return { kind: 'not-loaded' }
     const now = this.#clock.now()
     const t = sale.terms
@@ -102,10 +98,7 @@ export class MemoryStockLedger implements StockLedger {
             : sale.stock <= 0
               ? 'SOLD_OUT'
               : null
-    if (reason) {
-      if (idemKey) sale.idem.set(idemKey, { kind: 'refused', reason })
-      return { kind: 'refused', reason }
-    }
+    if (reason) return { kind: 'refused', reason } // not recorded: a retry is answered afresh
     sale.stock -= 1
     sale.counts.pending += 1
     // The lowest slot none of the user's reservations holds (a failed order's slot is reused).

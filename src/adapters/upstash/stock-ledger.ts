@@ -142,11 +142,7 @@ export class UpstashStockLedger implements StockLedger {
     )
     if (code === 0) return { kind: 'accepted', orderId: value.slice(1), seq: Number(seq) }
     if (code === -1) return { kind: 'not-loaded' }
-    if (code === 5) {
-      return value.startsWith('o')
-        ? { kind: 'replayed', orderId: value.slice(1) }
-        : { kind: 'replayed', reason: REFUSALS[Number(value.slice(1))]! }
-    }
+    if (code === 5) return { kind: 'replayed', orderId: value.slice(1) }
     return { kind: 'refused', reason: REFUSALS[code]! }
   }
 

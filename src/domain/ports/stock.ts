@@ -38,9 +38,8 @@ export type Refusal = 'SALE_NOT_STARTED' | 'SALE_ENDED' | 'ALREADY_PURCHASED' | 
 export type ReserveOutcome =
   | { kind: 'accepted'; orderId: string; seq: number }
   | { kind: 'refused'; reason: Refusal }
-  /** The idempotency key was used before: its first outcome. */
+  /** The idempotency key was accepted before: that acceptance (refusals are not recorded). */
   | { kind: 'replayed'; orderId: string }
-  | { kind: 'replayed'; reason: Refusal }
   /** The sale is not in the ledger: load it (`load`) and try again. */
   | { kind: 'not-loaded' }
 
@@ -87,7 +86,8 @@ export interface StockLedger {
   /**
    * Admits one reservation: checks the window, the user's limit and the stock, takes one unit and
    * records the reservation as pending in the outbox — atomically. With an idempotency key, a
-   * repeated call returns the first outcome instead of reserving again; a call repeated with the
+   * repeated call returns the key's acceptance instead of reserving again (only acceptances are
+   * recorded, until the sale's keys expire: a refusal took nothing and is answered afresh); a call repeated with the
    * same order id (a retry after a lost reply) returns its first acceptance. Every call also
    * records `orderId → voucherId` (see `saleOf`) in the same round trip, whatever the outcome:
    * call `forget` for an order id that was not accepted.

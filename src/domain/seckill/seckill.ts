@@ -150,7 +150,6 @@ export async function reserve(
       return { orderId: outcome.orderId, replayed: false }
     }
     case 'replayed':
-      if ('reason' in outcome) throw refusal(outcome.reason)
       return { orderId: outcome.orderId, replayed: true }
     case 'refused':
       throw refusal(outcome.reason)
