@@ -3,9 +3,11 @@
  * Each test names the fault it injects; all time moves on the manual clocks.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import type { MemoryStockLedger } from '../src/adapters/memory/stock-ledger.ts'
 import { seckillDeps } from '../src/app/routes/seckill.ts'
 import { reconcileSale } from '../src/domain/seckill/reconcile.ts'
 import { appKinds, startTestApp, type TestApp } from './harness/app.ts'
+import { directRedis } from './harness/redis.ts'
 import { MIN, saleHelpers, seckillFaults } from './harness/seckill.ts'
 import { makeUsers } from './harness/users.ts'
 
@@ -250,5 +252,26 @@ describe.each(appKinds(inject('services')))('flash-sale promises [%s]', (kind) =
         .sort()
     expect(seqs(false)).toEqual([1])
     expect(seqs(true)).toEqual([1, 2, 3])
+  })
+
+  it('a sale past its end answers SALE_ENDED without reloading its ledger', async () => {
+    const sale = await createSale({ stock: 5 })
+    const [a, b] = await makeUsers(app, 2)
+    expect((await grab(sale.id, a!.token)).status).toBe(202)
+    await app.settle()
+    await advance(2 * HOUR) // past the end
+    // the ledger's keys are gone (expired after the retention, or lost)
+    const deps = await app.deps()
+    if (kind === 'memory') (deps.ledger as MemoryStockLedger).drop(sale.id)
+    else {
+      const direct = await directRedis()
+      await direct.del(await direct.keys(`${app.prefix}sk:{${sale.id}}*`))
+      await direct.quit()
+    }
+    const late = await grab(sale.id, b!.token)
+    expect(late.status).toBe(409)
+    expect((await late.json()).code).toBe('SALE_ENDED')
+    expect(await deps.ledger.counters(sale.id)).toBeNull() // not reloaded
+    expect((await grab('999999999', b!.token)).status).toBe(404)
   })
 })

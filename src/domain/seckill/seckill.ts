@@ -103,8 +103,12 @@ export async function createVoucher(deps: SeckillDeps, input: NewVoucher): Promi
  * (Re)loads a sale into the ledger from Postgres: terms, database stock, and every order that
  * holds stock or quota. Safe to call concurrently; a loaded sale is never overwritten.
  */
-export async function loadSale(deps: SeckillDeps, voucherId: string): Promise<Voucher> {
-  const voucher = await deps.vouchers.findById(voucherId)
+export async function loadSale(
+  deps: SeckillDeps,
+  voucherId: string,
+  found?: Voucher | null
+): Promise<Voucher> {
+  const voucher = found === undefined ? await deps.vouchers.findById(voucherId) : found
   if (!voucher?.seckill) {
     throw new DomainError('NOT_FOUND', 'no such flash-sale voucher', { voucherId })
   }
@@ -134,7 +138,11 @@ export async function reserve(
 ): Promise<{ orderId: string; replayed: boolean }> {
   let outcome = await deps.ledger.reserve(input)
   if (outcome.kind === 'not-loaded') {
-    await loadSale(deps, input.voucherId)
+    const voucher = await deps.vouchers.findById(input.voucherId)
+    // An ended sale answers without its ledger: reloading (its whole order history) would only
+    // lead to the same refusal, for any request naming an old voucher.
+    if (voucher?.seckill && deps.clock.now() >= voucher.seckill.endAt) throw refusal('SALE_ENDED')
+    await loadSale(deps, input.voucherId, voucher)
     outcome = await deps.ledger.reserve(input)
   }
   switch (outcome.kind) {
