@@ -35,10 +35,16 @@ export async function setFollow(
   let written = false
   let outcome: Awaited<ReturnType<FollowRepository['setFollow']>>
   try {
-    outcome = await deps.follows.setFollow(meId, targetId, follow, deps.clock.now(), (following) => {
-      written = true
-      return deps.followIndex.put(meId, targetId, following)
-    })
+    outcome = await deps.follows.setFollow(
+      meId,
+      targetId,
+      follow,
+      deps.clock.now(),
+      (following) => {
+        written = true
+        return deps.followIndex.put(meId, targetId, following)
+      }
+    )
   } catch (e) {
     if (written) deps.background(rebuildFollows(deps, meId))
     throw e
