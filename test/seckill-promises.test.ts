@@ -341,4 +341,35 @@ describe.each(appKinds(inject('services')))('flash-sale promises [%s]', (kind) =
     },
     240_000
   )
+
+  it.runIf(kind === 'real')(
+    'Postgres unreachable in the middle of persistence: every order lands once when it is back',
+    async () => {
+      const sale = await createSale({ stock: 30 })
+      const users = await makeUsers(app, 20)
+      const neon = app.stack!.neon
+      neon.faults.refuse() // until resumed: new connections fail …
+      neon.faults.cutAll() // … and open ones are cut
+      const ids: string[] = []
+      try {
+        for (const u of users) {
+          const res = await grab(sale.id, u.token) // the hot path needs no Postgres
+          expect(res.status).toBe(202)
+          ids.push((await res.json()).orderId)
+        }
+        await app.settle() // every persist delivery fails and is scheduled for a retry
+        expect(neon.faults.stats().refused).toBeGreaterThan(0)
+      } finally {
+        neon.faults.resume()
+      }
+      await advance(3 * MIN) // QStash's backoff: 12 s, then 2.5 min
+      const orders = await expectConsistent(sale.id, 30)
+      expect(new Set(orders.map((o) => o.id))).toEqual(new Set(ids))
+      expect(orders.every((o) => o.status === 'unpaid')).toBe(true)
+      for (const [i, id] of ids.entries()) {
+        const res = await app.fetch(`/orders/${id}`, { token: users[i]!.token })
+        expect((await res.json()).status).toBe('unpaid')
+      }
+    }
+  )
 })
