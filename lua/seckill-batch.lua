@@ -4,7 +4,8 @@
 -- KEYS[2]  orders hash: 'o'..order id -> 'state|user|seq|accepted_at'
 --          (both share the voucher id as hash tag)
 -- ARGV[1]  the step:
---   'counters'           -> {stock, initial, np, nc, nk, nx, rc or ''}
+--   'counters'           -> {stock, initial, np, nc, nk, nx, rc or '', counted}; counted = 0 for a
+--                           sale loaded before the counters were kept (their values are then 0)
 --   'records', ids...    -> the orders hash values of 'o'..id for each id (false when absent)
 --   'scan', cursor, n    -> {next cursor, field1, value1, ...}: one HSCAN step of about n entries
 --   'cursor', value      -> 1: stores the reconciliation cursor
@@ -19,7 +20,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 if mode == 'counters' then
   local v = redis.call('HMGET', KEYS[1], 'stock', 'initial', 'np', 'nc', 'nk', 'nx', 'rc')
-  return {v[1], v[2], v[3] or '0', v[4] or '0', v[5] or '0', v[6] or '0', v[7] or ''}
+  return {v[1], v[2], v[3] or '0', v[4] or '0', v[5] or '0', v[6] or '0', v[7] or '', v[3] and 1 or 0}
 end
 if mode == 'records' then
   local fields = {}
@@ -45,6 +46,9 @@ if mode == 'cursor' then
 end
 if mode == 'fix' then
   local v = redis.call('HMGET', KEYS[1], 'initial', 'np', 'nc')
+  if not v[2] then
+    return 0 -- no counters (an older load): only a full audit can say
+  end
   redis.call('HSET', KEYS[1], 'stock', tonumber(v[1]) - tonumber(v[2] or '0') - tonumber(v[3] or '0'))
   return 1
 end

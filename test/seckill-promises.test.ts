@@ -372,4 +372,28 @@ describe.each(appKinds(inject('services')))('flash-sale promises [%s]', (kind) =
       }
     }
   )
+
+  it.runIf(kind === 'real')(
+    'a ledger loaded before the counters were kept is audited once, never "fixed" from zeros',
+    async () => {
+      const sale = await createSale({ stock: 10 })
+      const users = await makeUsers(app, 3)
+      for (const u of users) expect((await grab(sale.id, u.token)).status).toBe(202)
+      await app.settle()
+      const direct = await directRedis()
+      await direct.hDel(`${app.prefix}sk:{${sale.id}}`, ['np', 'nc', 'nk', 'nx'])
+      await direct.quit()
+      const deps = seckillDeps(await app.deps())
+      const first = await reconcileSale(deps, sale.id, { repair: true, graceMs: MIN })
+      expect(first.drifts.map((d) => d.kind)).toEqual(['ledger-counters-missing'])
+      expect(await deps.ledger.counters(sale.id)).toMatchObject({
+        stock: 7,
+        committed: 3,
+        counted: true,
+      })
+      expect((await reconcileSale(deps, sale.id, { repair: true, graceMs: MIN })).drifts).toEqual(
+        []
+      )
+    }
+  )
 })

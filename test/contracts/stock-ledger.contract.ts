@@ -110,6 +110,7 @@ export function stockLedgerContract(name: string, make: MakeLedger) {
         cancelled: 0,
         failed: 1,
         cursor: '',
+        counted: true,
       })
       const recs = await ledger.records(t.voucherId, [
         ids[2]!,

@@ -185,7 +185,7 @@ export class MemoryStockLedger implements StockLedger {
     const sale = this.#sales.get(voucherId)
     if (!sale) return null
     const { stock, counts, cursor } = sale
-    return { stock, initialStock: sale.terms.initialStock, ...counts, cursor }
+    return { stock, initialStock: sale.terms.initialStock, ...counts, cursor, counted: true }
   }
 
   async records(voucherId: string, orderIds: readonly string[]) {

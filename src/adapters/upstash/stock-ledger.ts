@@ -242,6 +242,7 @@ export class UpstashStockLedger implements StockLedger {
       cancelled: cancelled!,
       failed: failed!,
       cursor: String(r[6] ?? ''),
+      counted: Number(r[7]) === 1,
     }
   }
 

@@ -71,6 +71,8 @@ export interface LedgerCounters {
   failed: number
   /** Where reconciliation left off ('' = at the start). */
   cursor: string
+  /** false for a sale loaded before the counters were kept: they read 0 until a full audit repair. */
+  counted: boolean
 }
 
 /**

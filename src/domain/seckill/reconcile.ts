@@ -119,7 +119,11 @@ export async function reconcileSale(
     cancelled: after.cancelled,
     failed: after.failed,
   }
-  if (ledger && ledger.stock !== ledger.expectedStock) {
+  if (after && !after.counted) {
+    // Loaded before the counters were kept: one full audit repair sets them (once per sale).
+    drifts.push({ kind: 'ledger-counters-missing' })
+    if (opts.repair) await deps.ledger.audit(voucherId, true)
+  } else if (ledger && ledger.stock !== ledger.expectedStock) {
     drifts.push({ kind: 'ledger-stock', detail: `${ledger.stock} != ${ledger.expectedStock}` })
     if (opts.repair) await deps.ledger.fixStock(voucherId)
   }
