@@ -5,6 +5,8 @@
 -- ARGV[2]  ttl in ms
 -- ARGV[3]  now, unix ms
 --
+-- Safe to run twice as it is: a re-execution with the same arguments sets the same expiry.
+--
 -- Returns 1 when extended, 0 when the caller does not hold an unexpired lease.
 local cur = redis.call('HMGET', KEYS[1], 'o', 'e')
 if not cur[1] or cur[1] ~= ARGV[1] or tonumber(cur[2]) <= tonumber(ARGV[3]) then

@@ -5,7 +5,9 @@
 -- KEYS[2]  buyers hash: user id -> reservations held
 -- KEYS[3]  orders hash: 'o'..order id -> 'state|user|seq|accepted_at'
 --          (all three share the voucher id as hash tag)
--- ARGV[1]  '1' to repair: stock := initial - (pending + committed); each buyer := its p/c/k count
+-- ARGV[1]  '1' to repair: stock := initial - (pending + committed); each buyer := its p/c/k count;
+--          the per-state counters := the counts
+-- Walks the whole sale: for tests and tools, never the cron (see seckill-batch.lua).
 --
 -- Returns {stock, expected_stock, buyers_off, pending, committed, cancelled, failed}
 -- (values before any repair; buyers_off = users whose count differs), or {} when not loaded.
@@ -27,7 +29,8 @@ local expected = tonumber(sale[2]) - counts.p - counts.c
 local off = {}
 local buyers = redis.call('HGETALL', KEYS[2])
 for i = 1, #buyers, 2 do
-  if tonumber(buyers[i + 1]) ~= (quota[buyers[i]] or 0) then
+  -- 's'..user fields are slot strings, not counts
+  if string.sub(buyers[i], 1, 1) ~= 's' and tonumber(buyers[i + 1]) ~= (quota[buyers[i]] or 0) then
     off[buyers[i]] = true
   end
 end
@@ -44,6 +47,6 @@ for user, _ in pairs(off) do
   end
 end
 if ARGV[1] == '1' then
-  redis.call('HSET', KEYS[1], 'stock', expected)
+  redis.call('HSET', KEYS[1], 'stock', expected, 'np', counts.p, 'nc', counts.c, 'nk', counts.k, 'nx', counts.x)
 end
 return {tonumber(sale[1]), expected, off_count, counts.p, counts.c, counts.k, counts.x}

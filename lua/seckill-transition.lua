@@ -3,8 +3,8 @@
 -- cancel, p|c -> x on failure) and by reconciliation (any -> any, including adopting an order
 -- Postgres has but Redis lost).
 --
--- KEYS[1]  sale hash {stock, ...}
--- KEYS[2]  buyers hash: user id -> reservations held
+-- KEYS[1]  sale hash {stock, np, nc, nk, nx, ...} (n<state>: orders per state)
+-- KEYS[2]  buyers hash: user id -> reservations held; 's'..user id -> slots held ('1' at seq)
 -- KEYS[3]  orders hash: 'o'..order id -> 'state|user|seq|accepted_at'
 -- KEYS[4]  outbox sorted set (pending orders)
 --          (all four share the voucher id as hash tag)
@@ -51,8 +51,25 @@ if stock_back ~= 0 then
   redis.call('HINCRBY', KEYS[1], 'stock', stock_back)
 end
 if quota_delta ~= 0 then
-  redis.call('HINCRBY', KEYS[2], user, quota_delta)
+  local now_held = redis.call('HINCRBY', KEYS[2], user, quota_delta)
+  -- The order's slot (seq) is held exactly while its quota is.
+  local slots = redis.call('HGET', KEYS[2], 's' .. user)
+  if slots or (quota_delta > 0 and now_held == 1) then
+    slots = slots or ''
+    local seq = tonumber(string.match(rest, '^|[^|]*|([^|]*)|')) or 0
+    if seq > 0 then
+      if #slots < seq then
+        slots = slots .. string.rep('0', seq - #slots)
+      end
+      local mark = quota_delta > 0 and '1' or '0'
+      redis.call('HSET', KEYS[2], 's' .. user, string.sub(slots, 1, seq - 1) .. mark .. string.sub(slots, seq + 1))
+    end
+  end
 end
+if from ~= '-' then
+  redis.call('HINCRBY', KEYS[1], 'n' .. from, -1)
+end
+redis.call('HINCRBY', KEYS[1], 'n' .. to, 1)
 redis.call('HSET', KEYS[3], field, to .. rest)
 redis.call('ZREM', KEYS[4], field)
 return {1, from}

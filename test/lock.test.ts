@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { ManualClock } from '../src/adapters/memory/clock.ts'
 import { MemoryIds } from '../src/adapters/memory/ids.ts'
 import { MemoryLock } from '../src/adapters/memory/lock.ts'
 import { createUpstashRedis } from '../src/adapters/upstash/client.ts'
 import { UpstashLock } from '../src/adapters/upstash/lock.ts'
+import { scripts } from '../src/adapters/upstash/scripts.gen.ts'
 import { withLock } from '../src/domain/lock.ts'
 import { lockContract } from './contracts/lock.contract.ts'
 import { type DirectRedis, deleteByPrefix, directRedis, uniquePrefix } from './harness/redis.ts'
@@ -29,6 +30,48 @@ describe.skipIf(!inject('services').redis)('real Redis through the Upstash gatew
   lockContract('upstash', async (clock) => {
     const redis = createUpstashRedis({ url: gateway.url, token: gateway.token })
     return { lock: new UpstashLock(redis, clock, prefix), dispose: async () => {} }
+  })
+
+  describe('a reply lost after the script ran (the client sends it again)', () => {
+    afterEach(() => gateway.faults.clear())
+    const lose = (script: 'lockAcquire' | 'lockRelease') =>
+      gateway.faults.add({
+        mode: 'drop-reply',
+        command: 'EVALSHA',
+        match: (c) => c[1] === scripts[script].sha1,
+        times: 1,
+      })
+    const make = () =>
+      new UpstashLock(
+        createUpstashRedis({ url: gateway.url, token: gateway.token }),
+        new ManualClock(),
+        prefix
+      )
+
+    it('acquire takes one hold, so one release frees the lease', async () => {
+      const lock = make()
+      const name = `retry-${crypto.randomUUID()}`
+      const fault = lose('lockAcquire')
+      expect(await lock.tryAcquire(name, 'A', 60_000)).toEqual({ acquired: true, holds: 1 })
+      expect(fault.hits).toBe(1)
+      expect(await lock.release(name, 'A')).toBe('released')
+      expect((await lock.tryAcquire(name, 'B', 60_000)).acquired).toBe(true)
+    })
+
+    it('release drops one hold: a re-entered lease stays held', async () => {
+      const lock = make()
+      const name = `retry-${crypto.randomUUID()}`
+      await lock.tryAcquire(name, 'A', 60_000)
+      await lock.tryAcquire(name, 'A', 60_000)
+      const fault = lose('lockRelease')
+      expect(await lock.release(name, 'A')).toBe('held')
+      expect(fault.hits).toBe(1)
+      expect((await lock.tryAcquire(name, 'B', 60_000)).acquired).toBe(false)
+      const last = lose('lockRelease')
+      expect(await lock.release(name, 'A')).toBe('released')
+      expect(last.hits).toBe(1)
+      expect((await lock.tryAcquire(name, 'B', 60_000)).acquired).toBe(true)
+    })
   })
 })
 

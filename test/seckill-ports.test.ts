@@ -1,9 +1,11 @@
-import { afterAll, beforeAll, describe, inject } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
+import { ManualClock } from '../src/adapters/memory/clock.ts'
 import { MemoryRateLimiter } from '../src/adapters/memory/rate-limiter.ts'
 import { MemoryStockLedger } from '../src/adapters/memory/stock-ledger.ts'
 import { SystemClock } from '../src/adapters/system/clock.ts'
 import { createUpstashRedis } from '../src/adapters/upstash/client.ts'
 import { UpstashRateLimiter } from '../src/adapters/upstash/rate-limiter.ts'
+import { scripts } from '../src/adapters/upstash/scripts.gen.ts'
 import { UpstashStockLedger } from '../src/adapters/upstash/stock-ledger.ts'
 import { rateLimiterContract } from './contracts/rate-limiter.contract.ts'
 import { stockLedgerContract } from './contracts/stock-ledger.contract.ts'
@@ -36,4 +38,70 @@ describe.skipIf(!inject('services').redis)('real Redis through the Upstash gatew
     async (clock) => new UpstashStockLedger(redis(), clock, prefix, { retentionMs })
   )
   rateLimiterContract('upstash', async (bucket) => new UpstashRateLimiter(redis(), bucket, prefix))
+
+  it('idempotency records: none for refusals, a TTL on every record', async () => {
+    const clock = new ManualClock()
+    const ledger = new UpstashStockLedger(redis(), clock, prefix, { retentionMs })
+    const voucherId = String(600_000 + Math.floor(Math.random() * 1e9))
+    const now = clock.now()
+    const sale = {
+      voucherId,
+      stock: 1,
+      initialStock: 1,
+      beginAt: now + 60_000,
+      endAt: now + 120_000,
+    }
+    await ledger.load({ ...sale, perUserLimit: 1 }, [])
+    const idem = `${prefix}sk:{${voucherId}}:idem`
+    for (let i = 0; i < 20; i++) {
+      const r = await ledger.reserve({
+        voucherId,
+        userId: String(i),
+        orderId: String(1000 + i),
+        idempotencyKey: `k${i}`,
+      })
+      expect(r).toEqual({ kind: 'refused', reason: 'SALE_NOT_STARTED' })
+    }
+    expect(await direct.exists(idem)).toBe(0)
+    await clock.advance(60_000)
+    await ledger.reserve({ voucherId, userId: '1', orderId: '2001', idempotencyKey: 'k1' })
+    expect(await direct.hLen(idem)).toBe(1)
+    expect(await direct.pTTL(idem)).toBeGreaterThan(0)
+  })
+
+  describe('a reply lost after the script ran (the client sends it again)', () => {
+    afterEach(() => gateway.faults.clear())
+
+    it('reserve: the retry gets the first outcome, the stock is taken once', async () => {
+      const clock = new ManualClock()
+      const ledger = new UpstashStockLedger(redis(), clock, prefix, { retentionMs })
+      const voucherId = String(500_000 + Math.floor(Math.random() * 1e9))
+      const now = clock.now()
+      await ledger.load(
+        {
+          voucherId,
+          stock: 5,
+          initialStock: 5,
+          beginAt: now - 1,
+          endAt: now + 60_000,
+          perUserLimit: 1,
+        },
+        []
+      )
+      const fault = gateway.faults.add({
+        mode: 'drop-reply',
+        command: 'EVALSHA',
+        match: (c) => c[1] === scripts.seckillReserve.sha1,
+        times: 1,
+      })
+      const r = await ledger.reserve({ voucherId, userId: '3', orderId: '123456789012345678' })
+      expect(fault.hits).toBe(1)
+      expect(r).toEqual({ kind: 'accepted', orderId: '123456789012345678', seq: 1 })
+      expect(await ledger.audit(voucherId, false)).toMatchObject({
+        stock: 4,
+        pending: 1,
+        buyersOff: 0,
+      })
+    })
+  })
 })

@@ -1,54 +1,17 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { appTopics } from '../src/app/modules.ts'
-import type { Delivery, Queue, TopicHandlers } from '../src/domain/ports/queue.ts'
+import type { Queue } from '../src/domain/ports/queue.ts'
 import { appKinds, startTestApp, type TestApp } from './harness/app.ts'
 import { runLoad } from './harness/load.ts'
 import { type DirectRedis, directRedis } from './harness/redis.ts'
+import { saleHelpers, seckillFaults } from './harness/seckill.ts'
 import { makeUsers, type TestUser } from './harness/users.ts'
 
 const ADMIN = 'seckill-test-admin-token'
 const MIN = 60_000
 
-/** Switchable faults around the app's real consumers and queue. */
-function faults() {
-  const state = {
-    /** Fail the first n persist attempts of every order. */
-    failFirst: 0,
-    /** Fail every persist attempt. */
-    failAlways: false,
-    /** Make publishing throw (the queue is unreachable). */
-    publishDown: false,
-    attempts: new Map<string, number>(),
-  }
-  const topics = (deps: Parameters<typeof appTopics>[0]): TopicHandlers => {
-    const real = appTopics(deps)
-    const persist = real['orders.persist']!
-    return {
-      ...real,
-      'orders.persist': {
-        handle: async (d: Delivery<never>) => {
-          const id = (d.body as { orderId: string }).orderId
-          const n = (state.attempts.get(id) ?? 0) + 1
-          state.attempts.set(id, n)
-          if (state.failAlways || n <= state.failFirst) throw new Error(`injected failure ${n}`)
-          return persist.handle(d)
-        },
-        deadLetter: (l) => persist.deadLetter(l),
-      },
-    }
-  }
-  const queue = (q: Queue): Queue => ({
-    publish: (topic, body, opts) => {
-      if (state.publishDown) return Promise.reject(new Error('injected: queue unreachable'))
-      return q.publish(topic, body, opts)
-    },
-  })
-  return { state, topics, decorate: { queue } }
-}
-
 describe.each(appKinds(inject('services')))('flash sale end to end [%s]', (kind) => {
   let app: TestApp
-  const f = faults()
+  const f = seckillFaults()
   const admin = { authorization: `Bearer ${ADMIN}` }
 
   beforeAll(async () => {
@@ -67,51 +30,10 @@ describe.each(appKinds(inject('services')))('flash sale end to end [%s]', (kind)
   })
   afterAll(() => app?.close())
 
-  async function createSale(over: Record<string, unknown> = {}) {
-    const now = app.clock.now()
-    const res = await app.fetch('/vouchers/seckill', {
-      method: 'POST',
-      headers: admin,
-      json: {
-        shopId: '1',
-        title: '50 off 100',
-        payValue: 5000,
-        actualValue: 10000,
-        stock: 100,
-        beginAt: new Date(now - MIN).toISOString(),
-        endAt: new Date(now + 60 * MIN).toISOString(),
-        ...over,
-      },
-    })
-    expect(res.status).toBe(201)
-    return (await res.json()) as { id: string }
-  }
-
-  const grab = (voucherId: string, token: string, headers: Record<string, string> = {}) =>
-    app.fetch(`/vouchers/${voucherId}/seckill`, { method: 'POST', token, headers })
+  const { createSale, grab, state, reconcile } = saleHelpers(() => app, ADMIN)
 
   async function dbOrders(voucherId: string) {
     return (await app.deps()).orders.listByVoucher(voucherId)
-  }
-
-  async function state(voucherId: string) {
-    const deps = await app.deps()
-    const [ledger, voucher, orders] = await Promise.all([
-      deps.ledger.audit(voucherId, false),
-      deps.vouchers.findById(voucherId),
-      deps.orders.listByVoucher(voucherId),
-    ])
-    return { ledger, dbStock: voucher?.seckill?.stock, orders }
-  }
-
-  async function reconcile(voucherId: string, dryRun = true) {
-    const res = await app.fetch('/admin/seckill/reconcile', {
-      method: 'POST',
-      headers: admin,
-      json: { voucherId, dryRun },
-    })
-    expect(res.status).toBe(200)
-    return res.json()
   }
 
   it('2,000 concurrent requests from 1,500 users on stock 100: exactly 100 orders, nobody twice', async () => {

@@ -153,6 +153,8 @@ export interface ContainerOptions {
     shops?: (repo: ShopRepository) => ShopRepository
     /** Wraps the queue (tests: inject publish failures). */
     queue?: (queue: Queue) => Queue
+    /** Wraps the order repository (tests: interleave a commit between two reads). */
+    orders?: (repo: OrderRepository) => OrderRepository
   }
 }
 
@@ -345,6 +347,7 @@ export async function createContainer(
   }
 
   if (options.decorate?.queue) queue = options.decorate.queue(queue)
+  const decorateOrders = options.decorate?.orders ?? ((repo: OrderRepository) => repo)
 
   const build = (db: DatabaseHandle, background: (work: Promise<unknown>) => void): Deps => {
     const base: Omit<Deps, 'topics'> = {
@@ -357,7 +360,7 @@ export async function createContainer(
       verifier,
       users: new DrizzleUserRepository(db.db),
       vouchers: new DrizzleVoucherRepository(db.db),
-      orders: new DrizzleOrderRepository(db.db),
+      orders: decorateOrders(new DrizzleOrderRepository(db.db)),
       blogs: new DrizzleBlogRepository(db.db),
       follows: new DrizzleFollowRepository(db.db),
       profiles: new DrizzleProfileDirectory(db.db),

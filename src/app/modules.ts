@@ -3,6 +3,7 @@ import {
   handlePersist,
   handlePersistDead,
   handleTimeout,
+  handleTimeoutDead,
   relayOutbox,
   TOPIC_PERSIST,
   TOPIC_TIMEOUT,
@@ -23,8 +24,8 @@ export const appTopics: TopicFactory = (deps) => {
     },
     [TOPIC_TIMEOUT]: {
       handle: (d) => handleTimeout(seckill, d),
-      // A timeout that keeps failing leaves an unpaid order; reconciliation reports it.
-      deadLetter: async () => {},
+      // Retries exhausted: the deadline has passed all the more, so cancel now.
+      deadLetter: (letter) => handleTimeoutDead(seckill, letter),
     },
     [FEED_FANOUT_TOPIC]: fanoutConsumer(socialDeps(deps)),
   }

@@ -55,6 +55,31 @@ export function orderRepositoryContract(name: string, make: () => Promise<OrderR
       ).not.toContain(flash.id)
     })
 
+    it('lists unpaid orders older than a time, oldest first, per voucher or all', async () => {
+      const h = await make()
+      const [a, b] = [await sale(h, 5), await sale(h, 5)]
+      const t = Date.now() - 10 * H
+      const mk = (voucherId: string, userId: string, at: number) =>
+        h.orders.persist({ id: orderId(), userId, voucherId, seq: 1 }, at)
+      await mk(a.id, h.userIds[0]!, t + 2)
+      await mk(a.id, h.userIds[1]!, t + 1)
+      await mk(b.id, h.userIds[0]!, t + 3)
+      await mk(a.id, h.userIds[2]!, t + 100) // too young
+      const [first] = await h.orders.listByVoucher(a.id)
+      await h.orders.pay(first!.id, first!.userId, t + 5) // paid: not listed
+      const all = await h.orders.listUnpaidBefore(t + 50, 100)
+      const mine = all.filter((o) => o.voucherId === a.id || o.voucherId === b.id)
+      expect(mine.map((o) => [o.voucherId, o.createdAt])).toEqual([
+        [a.id, t + 2],
+        [b.id, t + 3],
+      ])
+      expect(mine.every((o) => o.status === 'unpaid')).toBe(true)
+      expect((await h.orders.listUnpaidBefore(t + 50, 100, b.id)).map((o) => o.createdAt)).toEqual([
+        t + 3,
+      ])
+      expect(await h.orders.listUnpaidBefore(t + 50, 100, 'x')).toEqual([])
+    })
+
     it('persists an order once, taking one unit of stock, under concurrent redelivery', async () => {
       const h = await make()
       const v = await sale(h, 3)

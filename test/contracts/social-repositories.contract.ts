@@ -422,6 +422,7 @@ export function socialRepositoriesContract(
             replace: followIndex.replace.bind(followIndex),
           },
           profiles: h.profiles,
+          background: () => {},
         }
         const [me, them, other] = [await h.user(), await h.user(), await h.user()]
         await setFollow(deps, me, other, true)
@@ -434,6 +435,34 @@ export function socialRepositoriesContract(
             expected.sort()
           )
         }
+      })
+
+      it('a transaction that fails after the Redis write: the follower’s set is re-synced from Postgres', async () => {
+        const followIndex = new MemoryFollowIndex()
+        const background: Promise<unknown>[] = []
+        let failAfterApply = false
+        const deps = {
+          clock: new ManualClock(T0),
+          // The transaction fails after `apply` wrote Redis (e.g. the commit is lost).
+          follows: Object.assign(Object.create(null), {
+            setFollow: (...[a, b, follow, at, apply]: Parameters<FollowRepository['setFollow']>) =>
+              h.follows.setFollow(a, b, follow, at, async (following) => {
+                await apply(following)
+                if (failAfterApply) throw new Error('injected: the commit failed')
+              }),
+            syncFollowees: h.follows.syncFollowees.bind(h.follows),
+          }) as FollowRepository,
+          followIndex,
+          profiles: h.profiles,
+          background: (work: Promise<unknown>) => void background.push(work),
+        }
+        const [me, them, other] = [await h.user(), await h.user(), await h.user()]
+        await setFollow(deps, me, other, true)
+        failAfterApply = true
+        await expect(setFollow(deps, me, them, true)).rejects.toThrow('injected')
+        await Promise.all(background)
+        expect(await h.follows.isFollowing(me, them)).toBe(false)
+        expect((await followIndex.common(me, me)).ids).toEqual([other])
       })
     })
   })

@@ -55,6 +55,88 @@ export function stockLedgerContract(name: string, make: MakeLedger) {
       })
     })
 
+    it('recognises its own order id when re-executed: the first outcome, stock taken once', async () => {
+      const clock = new ManualClock()
+      const ledger = await make(clock)
+      const t = terms(clock, { perUserLimit: 2 })
+      await ledger.load(t, [])
+      const orderId = id()
+      const call = { voucherId: t.voucherId, userId: '8', orderId }
+      const first = await ledger.reserve(call)
+      await clock.advance(1_000)
+      expect(await ledger.reserve(call)).toEqual(first)
+      expect(await ledger.reserve({ ...call, idempotencyKey: 'k' })).toEqual(first)
+      expect(await ledger.audit(t.voucherId, false)).toMatchObject({
+        stock: 9,
+        expectedStock: 9,
+        pending: 1,
+        buyersOff: 0,
+      })
+    })
+
+    it('knows the sale of every order id it was asked to reserve until told to forget it', async () => {
+      const clock = new ManualClock()
+      const ledger = await make(clock)
+      const t = terms(clock, { stock: 1, initialStock: 1 })
+      await ledger.load(t, [])
+      const [won, lost] = [id(), id()]
+      await ledger.reserve({ voucherId: t.voucherId, userId: '1', orderId: won })
+      await ledger.reserve({ voucherId: t.voucherId, userId: '2', orderId: lost }) // sold out
+      expect(await ledger.saleOf(won)).toBe(t.voucherId)
+      expect(await ledger.saleOf(lost)).toBe(t.voucherId)
+      await ledger.forget(lost)
+      await ledger.forget(lost)
+      expect(await ledger.saleOf(lost)).toBeNull()
+      expect(await ledger.saleOf(id())).toBeNull()
+      expect(await ledger.saleOf(won)).toBe(t.voucherId)
+    })
+
+    it('keeps per-state counters in O(1), reads records in batches, scans in steps', async () => {
+      const clock = new ManualClock()
+      const ledger = await make(clock)
+      const t = terms(clock, { stock: 5, initialStock: 6 })
+      const old = { voucherId: t.voucherId, orderId: id(), userId: '1', seq: 1, acceptedAt: 1 }
+      await ledger.load(t, [{ ...old, state: 'committed' }])
+      const ids = [id(), id(), id()]
+      for (const [i, orderId] of ids.entries())
+        await ledger.reserve({ voucherId: t.voucherId, userId: String(10 + i), orderId })
+      await ledger.transition(t.voucherId, ids[0]!, 'committed', ['pending'])
+      await ledger.transition(t.voucherId, ids[1]!, 'failed', ['pending'])
+      expect(await ledger.counters(t.voucherId)).toEqual({
+        stock: 3,
+        initialStock: 6,
+        pending: 1,
+        committed: 2,
+        cancelled: 0,
+        failed: 1,
+        cursor: '',
+        counted: true,
+      })
+      const recs = await ledger.records(t.voucherId, [
+        ids[2]!,
+        'nope'.length.toString(),
+        old.orderId,
+      ])
+      expect(recs.map((r) => r?.state ?? null)).toEqual(['pending', null, 'committed'])
+      const seen = new Set<string>()
+      let cursor = '0'
+      let steps = 0
+      do {
+        const step = await ledger.scan(t.voucherId, cursor, 2)
+        for (const r of step.reservations) seen.add(r.orderId)
+        cursor = step.next
+        steps += 1
+      } while (cursor !== '0' && steps < 100)
+      expect(seen).toEqual(new Set([old.orderId, ...ids]))
+      await ledger.setCursor(t.voucherId, 'x|y')
+      expect((await ledger.counters(t.voucherId))?.cursor).toBe('x|y')
+      // fixStock sets stock from the counters (here: already consistent)
+      await ledger.transition(t.voucherId, ids[2]!, 'failed', 'any')
+      await ledger.fixStock(t.voucherId)
+      expect((await ledger.counters(t.voucherId))?.stock).toBe(4)
+      expect(await ledger.counters(voucher())).toBeNull()
+    })
+
     it('honours a per-user limit above one with increasing seq', async () => {
       const clock = new ManualClock()
       const ledger = await make(clock)
@@ -135,14 +217,34 @@ export function stockLedgerContract(name: string, make: MakeLedger) {
         idempotencyKey: 'k1',
       })
       expect(refused).toEqual({ kind: 'refused', reason: 'SOLD_OUT' }) // keys are per user
-      const refusedAgain = await ledger.reserve({
+      // a refusal is not recorded: once stock is back, the same key buys
+      await ledger.transition(t.voucherId, orderId, 'failed', ['pending'])
+      const later = await ledger.reserve({
         voucherId: t.voucherId,
         userId: '6',
         orderId: id(),
         idempotencyKey: 'k1',
       })
-      expect(refusedAgain).toEqual({ kind: 'replayed', reason: 'SOLD_OUT' })
-      expect((await ledger.audit(t.voucherId, false))?.pending).toBe(1)
+      expect(later.kind).toBe('accepted')
+    })
+
+    it('does not replay a temporary refusal: SALE_NOT_STARTED, then the same key buys', async () => {
+      const clock = new ManualClock()
+      const ledger = await make(clock)
+      const t = terms(clock, { beginAt: clock.now() + MIN })
+      await ledger.load(t, [])
+      const call = { voucherId: t.voucherId, userId: '5', idempotencyKey: 'early' }
+      expect(await ledger.reserve({ ...call, orderId: id() })).toEqual({
+        kind: 'refused',
+        reason: 'SALE_NOT_STARTED',
+      })
+      await clock.advance(MIN)
+      const orderId = id()
+      expect((await ledger.reserve({ ...call, orderId })).kind).toBe('accepted')
+      expect(await ledger.reserve({ ...call, orderId: id() })).toEqual({
+        kind: 'replayed',
+        orderId,
+      })
     })
 
     it('commits, cancels and fails each exactly once, returning stock and quota as documented', async () => {

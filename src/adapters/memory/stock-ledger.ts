@@ -1,5 +1,6 @@
 import type { Clock } from '../../domain/ports/clock.ts'
 import type {
+  LedgerCounters,
   LedgerState,
   Reservation,
   ReserveOutcome,
@@ -12,9 +13,11 @@ import type {
 interface Sale {
   terms: SaleTerms
   stock: number
+  counts: Record<LedgerState, number>
+  cursor: string
   buyers: Map<string, number>
   orders: Map<string, Reservation>
-  idem: Map<string, ReserveOutcome & { kind: 'accepted' | 'refused' }>
+  idem: Map<string, ReserveOutcome & { kind: 'accepted' }>
 }
 
 const HOLDS_STOCK: Record<LedgerState | 'unknown', number> = {
@@ -36,6 +39,7 @@ const HOLDS_QUOTA: Record<LedgerState | 'unknown', number> = {
 export class MemoryStockLedger implements StockLedger {
   readonly #clock: Clock
   readonly #sales = new Map<string, Sale>()
+  readonly #saleOf = new Map<string, string>()
 
   constructor(clock: Clock) {
     this.#clock = clock
@@ -51,12 +55,15 @@ export class MemoryStockLedger implements StockLedger {
     const sale: Sale = {
       terms: { ...terms },
       stock: terms.stock,
+      counts: { pending: 0, committed: 0, cancelled: 0, failed: 0 },
+      cursor: '',
       buyers: new Map(),
       orders: new Map(),
       idem: new Map(),
     }
     for (const r of known) {
       sale.orders.set(r.orderId, { ...r })
+      sale.counts[r.state] += 1
       if (HOLDS_QUOTA[r.state]) sale.buyers.set(r.userId, (sale.buyers.get(r.userId) ?? 0) + 1)
     }
     this.#sales.set(terms.voucherId, sale)
@@ -69,14 +76,15 @@ export class MemoryStockLedger implements StockLedger {
     orderId: string
     idempotencyKey?: string
   }): Promise<ReserveOutcome> {
+    if (!this.#saleOf.has(input.orderId)) this.#saleOf.set(input.orderId, input.voucherId)
     const sale = this.#sales.get(input.voucherId)
+    const mine = sale?.orders.get(input.orderId)
+    if (mine && mine.userId === input.userId) {
+      return { kind: 'accepted', orderId: input.orderId, seq: mine.seq }
+    }
     const idemKey = input.idempotencyKey ? `${input.userId}|${input.idempotencyKey}` : null
     const seen = idemKey ? sale?.idem.get(idemKey) : undefined
-    if (seen) {
-      return seen.kind === 'accepted'
-        ? { kind: 'replayed', orderId: seen.orderId }
-        : { kind: 'replayed', reason: seen.reason }
-    }
+    if (seen) return { kind: 'replayed', orderId: seen.orderId }
     if (!sale) return { kind: 'not-loaded' }
     const now = this.#clock.now()
     const t = sale.terms
@@ -90,13 +98,18 @@ export class MemoryStockLedger implements StockLedger {
             : sale.stock <= 0
               ? 'SOLD_OUT'
               : null
-    if (reason) {
-      if (idemKey) sale.idem.set(idemKey, { kind: 'refused', reason })
-      return { kind: 'refused', reason }
-    }
+    if (reason) return { kind: 'refused', reason } // not recorded: a retry is answered afresh
     sale.stock -= 1
-    const seq = (sale.buyers.get(input.userId) ?? 0) + 1
-    sale.buyers.set(input.userId, seq)
+    sale.counts.pending += 1
+    // The lowest slot none of the user's reservations holds (a failed order's slot is reused).
+    const held = new Set(
+      [...sale.orders.values()]
+        .filter((r) => r.userId === input.userId && HOLDS_QUOTA[r.state])
+        .map((r) => r.seq)
+    )
+    let seq = 1
+    while (held.has(seq)) seq += 1
+    sale.buyers.set(input.userId, (sale.buyers.get(input.userId) ?? 0) + 1)
     sale.orders.set(input.orderId, {
       voucherId: input.voucherId,
       orderId: input.orderId,
@@ -125,6 +138,8 @@ export class MemoryStockLedger implements StockLedger {
     if (from !== 'any' && !from.includes(was)) return { outcome: 'refused', from: was }
     const userId = current?.userId ?? adopt?.userId ?? ''
     sale.stock += HOLDS_STOCK[was] - HOLDS_STOCK[to]
+    if (was !== 'unknown') sale.counts[was] -= 1
+    sale.counts[to] += 1
     const quota = HOLDS_QUOTA[to] - HOLDS_QUOTA[was]
     if (quota !== 0) sale.buyers.set(userId, (sale.buyers.get(userId) ?? 0) + quota)
     sale.orders.set(orderId, {
@@ -148,6 +163,14 @@ export class MemoryStockLedger implements StockLedger {
       .map((r) => ({ ...r }))
   }
 
+  async saleOf(orderId: string): Promise<string | null> {
+    return this.#saleOf.get(orderId) ?? null
+  }
+
+  async forget(orderId: string): Promise<void> {
+    this.#saleOf.delete(orderId)
+  }
+
   async find(voucherId: string, orderId: string): Promise<Reservation | null> {
     const r = this.#sales.get(voucherId)?.orders.get(orderId)
     return r ? { ...r } : null
@@ -156,6 +179,41 @@ export class MemoryStockLedger implements StockLedger {
   async reservations(voucherId: string): Promise<Reservation[] | null> {
     const sale = this.#sales.get(voucherId)
     return sale ? [...sale.orders.values()].map((r) => ({ ...r })) : null
+  }
+
+  async counters(voucherId: string): Promise<LedgerCounters | null> {
+    const sale = this.#sales.get(voucherId)
+    if (!sale) return null
+    const { stock, counts, cursor } = sale
+    return { stock, initialStock: sale.terms.initialStock, ...counts, cursor, counted: true }
+  }
+
+  async records(voucherId: string, orderIds: readonly string[]) {
+    const orders = this.#sales.get(voucherId)?.orders
+    return orderIds.map((id) => {
+      const r = orders?.get(id)
+      return r ? { ...r } : null
+    })
+  }
+
+  async scan(voucherId: string, cursor: string, count: number) {
+    const all = [...(this.#sales.get(voucherId)?.orders.values() ?? [])]
+    const from = Number(cursor) || 0
+    const to = from + count
+    return {
+      next: to >= all.length ? '0' : String(to),
+      reservations: all.slice(from, to).map((r) => ({ ...r })),
+    }
+  }
+
+  async setCursor(voucherId: string, cursor: string): Promise<void> {
+    const sale = this.#sales.get(voucherId)
+    if (sale) sale.cursor = cursor
+  }
+
+  async fixStock(voucherId: string): Promise<void> {
+    const sale = this.#sales.get(voucherId)
+    if (sale) sale.stock = sale.terms.initialStock - sale.counts.pending - sale.counts.committed
   }
 
   async audit(voucherId: string, repair: boolean): Promise<SaleAudit | null> {
@@ -173,6 +231,7 @@ export class MemoryStockLedger implements StockLedger {
     const report = { stock: sale.stock, expectedStock, buyersOff: off.length, ...counts }
     if (repair) {
       sale.stock = expectedStock
+      sale.counts = counts
       for (const u of off) sale.buyers.set(u, quota.get(u) ?? 0)
     }
     return report

@@ -86,7 +86,10 @@ export const voucherOrders = pgTable(
     uniqueIndex('voucher_orders_live_slot')
       .on(t.userId, t.voucherId, t.seq)
       .where(sql`${t.status} <> 'failed'`),
-    index('voucher_orders_voucher_idx').on(t.voucherId),
+    // Keyset pages of a sale's orders by id (reconciliation's cursor).
+    index('voucher_orders_voucher_id_idx').on(t.voucherId, t.id),
+    // Unpaid orders by age: reconciliation cancels those past their payment deadline.
+    index('voucher_orders_unpaid_idx').on(t.createdAt).where(sql`${t.status} = 'unpaid'`),
     index('voucher_orders_user_idx').on(t.userId),
     check('voucher_orders_status', sql`${t.status} in ('unpaid', 'paid', 'cancelled', 'failed')`),
   ]

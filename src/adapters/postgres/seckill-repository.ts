@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, gte, inArray, sql } from 'drizzle-orm'
+import { and, desc, eq, gt, gte, inArray, lt, sql } from 'drizzle-orm'
 import type {
   NewVoucher,
   Order,
@@ -273,31 +273,76 @@ export class DrizzleOrderRepository implements OrderRepository {
     return rows.map(toOrder)
   }
 
+  async listUnpaidBefore(createdBefore: number, limit: number, voucherId?: string) {
+    const v = voucherId === undefined ? undefined : idKey(voucherId)
+    if (v === null) return []
+    const rows = await this.#db
+      .select()
+      .from(voucherOrders)
+      .where(
+        and(
+          eq(voucherOrders.status, 'unpaid'),
+          lt(voucherOrders.createdAt, new Date(createdBefore)),
+          v === undefined ? undefined : eq(voucherOrders.voucherId, v)
+        )
+      )
+      .orderBy(voucherOrders.createdAt)
+      .limit(limit)
+    return rows.map(toOrder)
+  }
+
+  async listByVoucherAfter(voucherId: string, afterId: string, limit: number) {
+    const k = idKey(voucherId)
+    const after = afterId === '' ? 0n : idKey(afterId)
+    if (k === null || after === null) return []
+    const rows = await this.#db
+      .select()
+      .from(voucherOrders)
+      .where(and(eq(voucherOrders.voucherId, k), gt(voucherOrders.id, after)))
+      .orderBy(voucherOrders.id)
+      .limit(limit)
+    return rows.map(toOrder)
+  }
+
+  async findByIds(ids: readonly string[]) {
+    const keys = ids.map(idKey).filter((k): k is bigint => k !== null)
+    if (keys.length === 0) return []
+    const rows = await this.#db.select().from(voucherOrders).where(inArray(voucherOrders.id, keys))
+    return rows.map(toOrder)
+  }
+
   async auditStock(voucherId: string, repair: boolean) {
     const k = idKey(voucherId)
     if (k === null) return null
-    return this.#db.transaction(async (tx) => {
-      // Holding the sale row blocks persists and cancels of this voucher until we are done.
-      const [sale] = await tx
-        .select()
-        .from(seckillVouchers)
-        .where(eq(seckillVouchers.voucherId, k))
-        .for('update')
-      if (!sale) return null
-      const [live] = await tx
-        .select({ n: sql<number>`count(*)::int` })
-        .from(voucherOrders)
-        .where(
-          and(eq(voucherOrders.voucherId, k), inArray(voucherOrders.status, ['unpaid', 'paid']))
-        )
-      const expected = sale.initialStock - (live?.n ?? 0)
-      if (repair && sale.stock !== expected) {
+    const live = sql<number>`(select count(*)::int from ${voucherOrders}
+      where ${voucherOrders.voucherId} = ${k} and ${voucherOrders.status} in ('unpaid', 'paid'))`
+    // One statement = one snapshot: the stock and the orders it must match, read together, no lock.
+    const [seen] = await this.#db
+      .select({
+        stock: seckillVouchers.stock,
+        expected: sql<number>`${seckillVouchers.initialStock} - ${live}`,
+      })
+      .from(seckillVouchers)
+      .where(eq(seckillVouchers.voucherId, k))
+    if (!seen) return null
+    if (repair && seen.stock !== seen.expected) {
+      await this.#db.transaction(async (tx) => {
+        // Holding the sale row blocks this sale's persists and cancels while we count again.
+        const [sale] = await tx
+          .select()
+          .from(seckillVouchers)
+          .where(eq(seckillVouchers.voucherId, k))
+          .for('update')
+        const [now] = await tx
+          .select({ n: live })
+          .from(seckillVouchers)
+          .where(eq(seckillVouchers.voucherId, k))
         await tx
           .update(seckillVouchers)
-          .set({ stock: expected })
+          .set({ stock: sale!.initialStock - (now?.n ?? 0) })
           .where(eq(seckillVouchers.voucherId, k))
-      }
-      return { stock: sale.stock, expected }
-    })
+      })
+    }
+    return { stock: seen.stock, expected: seen.expected }
   }
 }

@@ -5,7 +5,9 @@ import { evalLua } from './lua.ts'
 
 /**
  * Leases as Redis hashes driven by lua/lock-*.lua: one script call (one round trip) per step, with
- * the caller's clock passed in. Key: `<prefix>lock:{<name>}`.
+ * the caller's clock passed in. Key: `<prefix>lock:{<name>}`. Acquire and release carry a fresh
+ * request id, so when the client re-sends a call whose reply was lost the script recognises it and
+ * answers its first outcome (no second hold taken or dropped); extend is naturally idempotent.
  */
 export class UpstashLock implements Lock {
   readonly #clock: Clock
@@ -28,7 +30,7 @@ export class UpstashLock implements Lock {
         this.#redis,
         'lockAcquire',
         [this.#key(name)],
-        [owner, String(ttlMs), String(this.#clock.now())]
+        [owner, String(ttlMs), String(this.#clock.now()), crypto.randomUUID()]
       )
     )
     return ok === 1 ? { acquired: true, holds: n } : { acquired: false, retryAfterMs: n }
@@ -40,7 +42,7 @@ export class UpstashLock implements Lock {
         this.#redis,
         'lockRelease',
         [this.#key(name)],
-        [owner, String(this.#clock.now())]
+        [owner, String(this.#clock.now()), crypto.randomUUID()]
       )
     )
     return n === 0 ? 'released' : n > 0 ? 'held' : 'not-owner'

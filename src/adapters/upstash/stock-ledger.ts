@@ -1,5 +1,6 @@
 import type { Clock } from '../../domain/ports/clock.ts'
 import type {
+  LedgerCounters,
   LedgerState,
   Refusal,
   Reservation,
@@ -41,7 +42,8 @@ export interface UpstashStockLedgerOptions {
 /**
  * A flash sale in Redis under one hash tag `{<voucherId>}`: `sk:{v}` (terms and stock),
  * `sk:{v}:buyers`, `sk:{v}:orders` (order states), `sk:{v}:outbox`, `sk:{v}:idem`. Every method is
- * one script call from lua/seckill-*.lua. Order ids are stored with an 'o' prefix so no client
+ * one script call from lua/seckill-*.lua. Beside them, `sk:o:{<orderId>}` → 'v' + voucher id (the
+ * `saleOf` index, written in the reservation's pipelined request, living `retentionMs`). Order ids are stored with an 'o' prefix so no client
  * ever parses them as (lossy) JSON numbers.
  */
 export class UpstashStockLedger implements StockLedger {
@@ -72,8 +74,11 @@ export class UpstashStockLedger implements StockLedger {
     const k = this.#keys(terms.voucherId)
     const now = String(this.#clock.now())
     const held = new Map<string, number>()
-    for (const r of known)
+    const n: Record<LedgerState, number> = { pending: 0, committed: 0, cancelled: 0, failed: 0 }
+    for (const r of known) {
+      n[r.state] += 1
       if (r.state !== 'failed') held.set(r.userId, (held.get(r.userId) ?? 0) + 1)
+    }
     const head = [
       String(terms.stock),
       String(terms.initialStock),
@@ -82,6 +87,7 @@ export class UpstashStockLedger implements StockLedger {
       String(terms.perUserLimit),
       now,
       String(this.#retentionMs),
+      ...[n.pending, n.committed, n.cancelled, n.failed].map(String),
     ]
     const chunks: Reservation[][] = []
     for (let i = 0; i < known.length; i += LOAD_CHUNK) chunks.push(known.slice(i, i + LOAD_CHUNK))
@@ -113,27 +119,30 @@ export class UpstashStockLedger implements StockLedger {
     idempotencyKey?: string
   }): Promise<ReserveOutcome> {
     const k = this.#keys(input.voucherId)
-    const [code, value, seq] = await redisCall(() =>
-      evalLua<[number, string, number?]>(
-        this.#redis,
-        'seckillReserve',
-        [k.sale, k.buyers, k.orders, k.outbox, k.idem],
-        [
-          input.userId,
-          input.orderId,
-          String(this.#clock.now()),
-          input.idempotencyKey ?? '',
-          String(this.#retentionMs),
-        ]
-      )
+    // Both issued in the same tick: one pipelined HTTP request.
+    const [[code, value, seq]] = await redisCall(() =>
+      Promise.all([
+        evalLua<[number, string, number?]>(
+          this.#redis,
+          'seckillReserve',
+          [k.sale, k.buyers, k.orders, k.outbox, k.idem],
+          [
+            input.userId,
+            input.orderId,
+            String(this.#clock.now()),
+            input.idempotencyKey ?? '',
+            String(this.#retentionMs),
+          ]
+        ),
+        this.#redis.set(this.#saleOfKey(input.orderId), `v${input.voucherId}`, {
+          px: this.#retentionMs,
+          nx: true,
+        }),
+      ])
     )
     if (code === 0) return { kind: 'accepted', orderId: value.slice(1), seq: Number(seq) }
     if (code === -1) return { kind: 'not-loaded' }
-    if (code === 5) {
-      return value.startsWith('o')
-        ? { kind: 'replayed', orderId: value.slice(1) }
-        : { kind: 'replayed', reason: REFUSALS[Number(value.slice(1))]! }
-    }
+    if (code === 5) return { kind: 'replayed', orderId: value.slice(1) }
     return { kind: 'refused', reason: REFUSALS[code]! }
   }
 
@@ -181,6 +190,20 @@ export class UpstashStockLedger implements StockLedger {
     return pairs(flat).map(([field, value]) => parseReservation(voucherId, field, value))
   }
 
+  /** `sk:o:{<orderId>}` → voucher id (its own hash tag: written beside, not inside, the script). */
+  #saleOfKey(orderId: string): string {
+    return `${this.#prefix}sk:o:{${orderId}}`
+  }
+
+  async saleOf(orderId: string): Promise<string | null> {
+    const v = await redisCall(() => this.#redis.get<string>(this.#saleOfKey(orderId)))
+    return typeof v === 'string' && v.startsWith('v') ? v.slice(1) : null
+  }
+
+  async forget(orderId: string): Promise<void> {
+    await redisCall(() => this.#redis.del(this.#saleOfKey(orderId)))
+  }
+
   async find(voucherId: string, orderId: string): Promise<Reservation | null> {
     const value = await redisCall(() =>
       this.#redis.hget<string>(this.#keys(voucherId).orders, `o${orderId}`)
@@ -200,6 +223,53 @@ export class UpstashStockLedger implements StockLedger {
     )
     if (all.length === 0) return null
     return pairs((all[2] ?? []).map(String)).map(([f, v]) => parseReservation(voucherId, f, v))
+  }
+
+  #batch<T>(voucherId: string, args: string[]): Promise<T> {
+    const k = this.#keys(voucherId)
+    return redisCall(() => evalLua<T>(this.#redis, 'seckillBatch', [k.sale, k.orders], args))
+  }
+
+  async counters(voucherId: string): Promise<LedgerCounters | null> {
+    const r = await this.#batch<string[]>(voucherId, ['counters'])
+    if (r.length === 0) return null
+    const [stock, initialStock, pending, committed, cancelled, failed] = r.slice(0, 6).map(Number)
+    return {
+      stock: stock!,
+      initialStock: initialStock!,
+      pending: pending!,
+      committed: committed!,
+      cancelled: cancelled!,
+      failed: failed!,
+      cursor: String(r[6] ?? ''),
+      counted: Number(r[7]) === 1,
+    }
+  }
+
+  async records(voucherId: string, orderIds: readonly string[]) {
+    if (orderIds.length === 0) return []
+    const values = await this.#batch<(string | null)[]>(voucherId, ['records', ...orderIds])
+    return orderIds.map((id, i) => {
+      const v = values[i]
+      return v ? parseReservation(voucherId, `o${id}`, String(v)) : null
+    })
+  }
+
+  async scan(voucherId: string, cursor: string, count: number) {
+    const r = await this.#batch<string[]>(voucherId, ['scan', cursor, String(count)])
+    if (r.length === 0) return { next: '0', reservations: [] }
+    const reservations = pairs(r.slice(1).map(String)).map(([f, v]) =>
+      parseReservation(voucherId, f, v)
+    )
+    return { next: String(r[0]), reservations }
+  }
+
+  async setCursor(voucherId: string, cursor: string): Promise<void> {
+    await this.#batch<number>(voucherId, ['cursor', cursor])
+  }
+
+  async fixStock(voucherId: string): Promise<void> {
+    await this.#batch<number>(voucherId, ['fix'])
   }
 
   async audit(voucherId: string, repair: boolean): Promise<SaleAudit | null> {

@@ -29,7 +29,7 @@ const route = createRoute({
   summary: 'Grab a flash-sale voucher',
   description: `Admission is one atomic Redis script (window, per-user limit, stock, outbox); the order is persisted asynchronously through the queue, so the answer is 202 with a pending order id — poll \`GET /orders/{id}\`.
 
-Refusals are 409 problem+json: \`SOLD_OUT\`, \`ALREADY_PURCHASED\`, \`SALE_NOT_STARTED\`, \`SALE_ENDED\`; 429 \`RATE_LIMITED\` when a token bucket (per session, global) is empty. With an \`Idempotency-Key\` a retried request gets the first outcome again (\`Idempotent-Replayed: true\`).
+Refusals are 409 problem+json: \`SOLD_OUT\`, \`ALREADY_PURCHASED\`, \`SALE_NOT_STARTED\`, \`SALE_ENDED\`; 429 \`RATE_LIMITED\` when a token bucket (per session, global) is empty. With an \`Idempotency-Key\` a retried request gets its acceptance again (\`Idempotent-Replayed: true\`); refusals are not recorded and are answered afresh.
 
 Hot-path budget: at most two Redis HTTP round trips (session + rate limits + order id share one pipelined request; the reservation is the second), and the queue publish happens after the response.`,
   security: [{ bearerAuth: [] }],

@@ -38,9 +38,8 @@ export type Refusal = 'SALE_NOT_STARTED' | 'SALE_ENDED' | 'ALREADY_PURCHASED' | 
 export type ReserveOutcome =
   | { kind: 'accepted'; orderId: string; seq: number }
   | { kind: 'refused'; reason: Refusal }
-  /** The idempotency key was used before: its first outcome. */
+  /** The idempotency key was accepted before: that acceptance (refusals are not recorded). */
   | { kind: 'replayed'; orderId: string }
-  | { kind: 'replayed'; reason: Refusal }
   /** The sale is not in the ledger: load it (`load`) and try again. */
   | { kind: 'not-loaded' }
 
@@ -62,6 +61,20 @@ export interface SaleAudit {
   failed: number
 }
 
+/** A sale's counters, kept with every change (reading them is O(1)). */
+export interface LedgerCounters {
+  stock: number
+  initialStock: number
+  pending: number
+  committed: number
+  cancelled: number
+  failed: number
+  /** Where reconciliation left off ('' = at the start). */
+  cursor: string
+  /** false for a sale loaded before the counters were kept: they read 0 until a full audit repair. */
+  counted: boolean
+}
+
 /**
  * The fast, authoritative-for-admission side of a flash sale (Redis): stock, the per-user limit,
  * and an outbox of accepted reservations. Every method is one atomic step on one sale.
@@ -75,7 +88,11 @@ export interface StockLedger {
   /**
    * Admits one reservation: checks the window, the user's limit and the stock, takes one unit and
    * records the reservation as pending in the outbox — atomically. With an idempotency key, a
-   * repeated call returns the first outcome instead of reserving again.
+   * repeated call returns the key's acceptance instead of reserving again (only acceptances are
+   * recorded, until the sale's keys expire: a refusal took nothing and is answered afresh); a call repeated with the
+   * same order id (a retry after a lost reply) returns its first acceptance. Every call also
+   * records `orderId → voucherId` (see `saleOf`) in the same round trip, whatever the outcome:
+   * call `forget` for an order id that was not accepted.
    */
   reserve(input: {
     voucherId: string
@@ -96,10 +113,34 @@ export interface StockLedger {
   ): Promise<TransitionResult>
   /** Pending reservations accepted at or before `acceptedBefore` (unix ms), oldest first. */
   outbox(voucherId: string, acceptedBefore: number, limit: number): Promise<Reservation[]>
+  /** The sale an order id was reserved in (constant time, any number of sales), or null. */
+  saleOf(orderId: string): Promise<string | null>
+  /** Drops the `saleOf` record of an order id that was not accepted (idempotent). */
+  forget(orderId: string): Promise<void>
   /** The ledger's record of one order, or null. */
   find(voucherId: string, orderId: string): Promise<Reservation | null>
-  /** Every reservation of a sale (for reconciliation), or null when the sale is not loaded. */
+  /** Every reservation of a sale (O(sale): tests and tools, never the cron), or null when not loaded. */
   reservations(voucherId: string): Promise<Reservation[] | null>
-  /** Compares the counters with the records; with `repair`, rewrites the counters from them. */
+  /**
+   * Compares the counters with every record (O(sale): tests and tools, never the cron); with
+   * `repair`, rewrites the counters from them.
+   */
   audit(voucherId: string, repair: boolean): Promise<SaleAudit | null>
+  /** The sale's counters and reconciliation cursor in O(1), or null when not loaded. */
+  counters(voucherId: string): Promise<LedgerCounters | null>
+  /** The records of these orders (null = unknown), in one round trip. */
+  records(voucherId: string, orderIds: readonly string[]): Promise<(Reservation | null)[]>
+  /**
+   * One step of a full pass over the sale's records: about `count` of them from `cursor` ('0' =
+   * start), and the cursor to continue from ('0' when the pass is complete). Records may repeat.
+   */
+  scan(
+    voucherId: string,
+    cursor: string,
+    count: number
+  ): Promise<{ next: string; reservations: Reservation[] }>
+  /** Stores reconciliation's cursor with the sale (nothing when it is not loaded). */
+  setCursor(voucherId: string, cursor: string): Promise<void>
+  /** Sets stock to initialStock − (pending + committed) by the counters, atomically. */
+  fixStock(voucherId: string): Promise<void>
 }

@@ -92,11 +92,21 @@ export interface OrderRepository {
   ): Promise<{ changed: boolean; order: Order | null }>
   /** null when absent. */
   findById(id: string): Promise<Order | null>
-  /** Every order of a voucher (reconciliation). */
+  /** Every order of a voucher (loading a sale into the ledger). */
   listByVoucher(voucherId: string): Promise<Order[]>
+  /** Up to `limit` orders of a voucher with ids above `afterId` ('' = from the start), by id. */
+  listByVoucherAfter(voucherId: string, afterId: string, limit: number): Promise<Order[]>
+  /** The orders of these ids that exist (any order). */
+  findByIds(ids: readonly string[]): Promise<Order[]>
   /**
-   * One transaction holding the sale row: compares the database stock with initialStock − live
-   * (unpaid + paid) orders and, with `repair`, sets it right. null when the voucher has no sale.
+   * Unpaid orders (of one voucher, or of any when `voucherId` is undefined) persisted before
+   * `createdBefore` (unix ms), oldest first, at most `limit`: those past their payment deadline.
+   */
+  listUnpaidBefore(createdBefore: number, limit: number, voucherId?: string): Promise<Order[]>
+  /**
+   * Compares the database stock with initialStock − live (unpaid + paid) orders, both read in one
+   * snapshot without locking; with `repair` and a difference, sets it right holding only the sale's
+   * row, briefly. null when the voucher has no sale.
    */
   auditStock(
     voucherId: string,

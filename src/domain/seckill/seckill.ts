@@ -81,7 +81,7 @@ function termsOf(voucher: Voucher): SaleTerms {
 const LIVE = new Set<Order['status']>(['unpaid', 'paid'])
 
 /** The ledger state an order in Postgres implies. */
-function ledgerStateOf(status: Order['status']): Exclude<LedgerState, 'pending'> {
+export function ledgerStateOf(status: Order['status']): Exclude<LedgerState, 'pending'> {
   return LIVE.has(status) ? 'committed' : status === 'cancelled' ? 'cancelled' : 'failed'
 }
 
@@ -103,8 +103,12 @@ export async function createVoucher(deps: SeckillDeps, input: NewVoucher): Promi
  * (Re)loads a sale into the ledger from Postgres: terms, database stock, and every order that
  * holds stock or quota. Safe to call concurrently; a loaded sale is never overwritten.
  */
-export async function loadSale(deps: SeckillDeps, voucherId: string): Promise<Voucher> {
-  const voucher = await deps.vouchers.findById(voucherId)
+export async function loadSale(
+  deps: SeckillDeps,
+  voucherId: string,
+  found?: Voucher | null
+): Promise<Voucher> {
+  const voucher = found === undefined ? await deps.vouchers.findById(voucherId) : found
   if (!voucher?.seckill) {
     throw new DomainError('NOT_FOUND', 'no such flash-sale voucher', { voucherId })
   }
@@ -134,7 +138,11 @@ export async function reserve(
 ): Promise<{ orderId: string; replayed: boolean }> {
   let outcome = await deps.ledger.reserve(input)
   if (outcome.kind === 'not-loaded') {
-    await loadSale(deps, input.voucherId)
+    const voucher = await deps.vouchers.findById(input.voucherId)
+    // An ended sale answers without its ledger: reloading (its whole order history) would only
+    // lead to the same refusal, for any request naming an old voucher.
+    if (voucher?.seckill && deps.clock.now() >= voucher.seckill.endAt) throw refusal('SALE_ENDED')
+    await loadSale(deps, input.voucherId, voucher)
     outcome = await deps.ledger.reserve(input)
   }
   switch (outcome.kind) {
@@ -150,7 +158,6 @@ export async function reserve(
       return { orderId: outcome.orderId, replayed: false }
     }
     case 'replayed':
-      if ('reason' in outcome) throw refusal(outcome.reason)
       return { orderId: outcome.orderId, replayed: true }
     case 'refused':
       throw refusal(outcome.reason)
@@ -240,13 +247,13 @@ export async function handlePersistDead(deps: SeckillDeps, letter: DeadLetter<un
 
 /** Cancels an unpaid order (by its owner, or by the system when `userId` is null). */
 export async function cancelOrder(deps: SeckillDeps, orderId: string, userId: string | null) {
-  const r = await deps.orders.cancel(orderId, userId, deps.clock.now())
-  if (!r.order) {
-    if (userId && (await findPending(deps, orderId, userId))) {
-      throw new DomainError('ORDER_PENDING', 'the order is still being placed; try again shortly')
-    }
-    throw new DomainError('NOT_FOUND', 'no such order')
+  let r = await deps.orders.cancel(orderId, userId, deps.clock.now())
+  if (!r.order && userId) {
+    const held = await heldInLedger(deps, orderId, userId)
+    if (held?.state === 'pending') throw stillPending()
+    if (held) r = await deps.orders.cancel(orderId, userId, deps.clock.now())
   }
+  if (!r.order) throw new DomainError('NOT_FOUND', 'no such order')
   if (r.order.status !== 'cancelled') {
     throw new DomainError('ORDER_NOT_CANCELLABLE', `the order is ${r.order.status}`)
   }
@@ -255,10 +262,16 @@ export async function cancelOrder(deps: SeckillDeps, orderId: string, userId: st
   return r.order
 }
 
-/** The payment-timeout consumer: cancels the order if it is still unpaid. */
-export async function handleTimeout(deps: SeckillDeps, delivery: Delivery<unknown>) {
+/**
+ * The payment-timeout consumer: cancels the order if it is still unpaid. A timeout that keeps
+ * failing still cancels through the dead-letter hand-off (`handleTimeoutDead`); reconciliation
+ * is the backstop for one that was never published (`cancelOverdue`).
+ */
+export async function handleTimeout(deps: SeckillDeps, delivery: Pick<Delivery<unknown>, 'body'>) {
   const orderId = (delivery.body as { orderId?: unknown } | null)?.orderId
-  if (typeof orderId !== 'string') throw new PermanentFailure('malformed timeout message')
+  if (typeof orderId !== 'string' || !isDecimalId(orderId)) {
+    throw new PermanentFailure('malformed timeout message')
+  }
   try {
     await cancelOrder(deps, orderId, null)
   } catch (e) {
@@ -267,14 +280,47 @@ export async function handleTimeout(deps: SeckillDeps, delivery: Delivery<unknow
   }
 }
 
+/** The timeout topic's dead-letter hand-off: retries are exhausted, so the deadline has passed. */
+export async function handleTimeoutDead(deps: SeckillDeps, letter: DeadLetter<unknown>) {
+  try {
+    await handleTimeout(deps, letter)
+  } catch (e) {
+    if (!(e instanceof PermanentFailure)) throw e // nothing attributable: the DLQ keeps it
+  }
+}
+
+/**
+ * Cancels unpaid orders persisted more than `payTimeoutMs + graceMs` ago (their timeout was lost:
+ * the publish kept failing, or the message was dead-lettered unprocessed), at most `limit` per
+ * call (of one sale, or of all), oldest first. Stock goes back exactly once (the cancel is a
+ * compare-and-set). Without `repair` it only counts them.
+ */
+export async function cancelOverdue(
+  deps: SeckillDeps,
+  opts: { repair: boolean; graceMs: number; limit: number; voucherId?: string }
+): Promise<{ overdue: number; cancelled: number }> {
+  const before = deps.clock.now() - deps.policy.payTimeoutMs - opts.graceMs
+  const due = await deps.orders.listUnpaidBefore(before, opts.limit, opts.voucherId)
+  if (!opts.repair) return { overdue: due.length, cancelled: 0 }
+  let cancelled = 0
+  for (const order of due) {
+    const r = await deps.orders.cancel(order.id, null, deps.clock.now())
+    if (r.changed) cancelled += 1
+    if (r.order?.status === 'cancelled') {
+      await deps.ledger.transition(order.voucherId, order.id, 'cancelled', ['pending', 'committed'])
+    }
+  }
+  return { overdue: due.length, cancelled }
+}
+
 /** Simulated payment: compare-and-set unpaid → paid, idempotent for a paid order. */
 export async function payOrder(deps: SeckillDeps, orderId: string, userId: string) {
-  const r = await deps.orders.pay(orderId, userId, deps.clock.now())
+  let r = await deps.orders.pay(orderId, userId, deps.clock.now())
   if (!r.order) {
-    if (await findPending(deps, orderId, userId)) {
-      throw new DomainError('ORDER_PENDING', 'the order is still being placed; try again shortly')
-    }
-    throw new DomainError('NOT_FOUND', 'no such order')
+    const held = await heldInLedger(deps, orderId, userId)
+    if (held?.state === 'pending') throw stillPending()
+    if (held) r = await deps.orders.pay(orderId, userId, deps.clock.now())
+    if (!r.order) throw new DomainError('NOT_FOUND', 'no such order')
   }
   if (r.order.status !== 'paid') {
     throw new DomainError('ORDER_NOT_PAYABLE', `the order is ${r.order.status}`)
@@ -287,38 +333,50 @@ function recentSales(deps: SeckillDeps): Promise<Voucher[]> {
   return deps.vouchers.listSeckillEndingAfter(deps.clock.now() - deps.policy.retentionMs)
 }
 
-async function findPending(
+/**
+ * After Postgres missed an order: the ledger's record of it, found in a constant number of calls
+ * whatever the number of sales (the `saleOf` index, then the sale's record), or null when it is not
+ * `userId`'s. The consumer commits Postgres before it moves the ledger on, so a record that is no
+ * longer pending here means Postgres has the order now: read (or act on) Postgres again.
+ */
+async function heldInLedger(
   deps: SeckillDeps,
   orderId: string,
   userId: string
 ): Promise<Reservation | null> {
-  const sales = await recentSales(deps)
-  const found = await Promise.all(sales.map((v) => deps.ledger.find(v.id, orderId)))
-  return found.find((r) => r?.userId === userId && r.state === 'pending') ?? null
+  const voucherId = await deps.ledger.saleOf(orderId)
+  const held = voucherId ? await deps.ledger.find(voucherId, orderId) : null
+  return held?.userId === userId ? held : null
 }
 
-/** An order as its owner sees it: from Postgres, or still pending in the ledger. */
+function stillPending(): DomainError {
+  return new DomainError('ORDER_PENDING', 'the order is still being placed; try again shortly')
+}
+
+/** An order as its owner sees it, from its 202 on: Postgres, or still pending in the ledger. */
 export async function orderStatus(
   deps: SeckillDeps,
   orderId: string,
   userId: string
 ): Promise<OrderView> {
-  const order = await deps.orders.findById(orderId)
-  if (order) {
-    if (order.userId !== userId) throw new DomainError('NOT_FOUND', 'no such order')
-    const { id, voucherId, status, createdAt, paidAt, cancelledAt } = order
-    return { id, voucherId, status, createdAt, paidAt, cancelledAt }
+  let order = await deps.orders.findById(orderId)
+  if (!order) {
+    const held = await heldInLedger(deps, orderId, userId)
+    if (held?.state === 'pending') {
+      return {
+        id: orderId,
+        voucherId: held.voucherId,
+        status: 'pending',
+        createdAt: held.acceptedAt,
+        paidAt: null,
+        cancelledAt: null,
+      }
+    }
+    if (held) order = await deps.orders.findById(orderId)
   }
-  const pending = await findPending(deps, orderId, userId)
-  if (!pending) throw new DomainError('NOT_FOUND', 'no such order')
-  return {
-    id: orderId,
-    voucherId: pending.voucherId,
-    status: 'pending',
-    createdAt: pending.acceptedAt,
-    paidAt: null,
-    cancelledAt: null,
-  }
+  if (order?.userId !== userId) throw new DomainError('NOT_FOUND', 'no such order')
+  const { id, voucherId, status, createdAt, paidAt, cancelledAt } = order
+  return { id, voucherId, status, createdAt, paidAt, cancelledAt }
 }
 
 /** Republishes outbox entries that were never persisted (publish failed, or a lost message). */

@@ -8,6 +8,8 @@ export interface FollowDeps {
   follows: FollowRepository
   followIndex: FollowIndex
   profiles: ProfileDirectory
+  /** Work that must finish after the response (Workers: waitUntil). */
+  background(work: Promise<unknown>): void
 }
 
 function noUser(id: string): DomainError {
@@ -17,7 +19,9 @@ function noUser(id: string): DomainError {
 /**
  * Follows (`follow` true) or unfollows `targetId`, idempotently. The row changes under the
  * follower's row lock and the Redis set is written inside the same transaction from the state it
- * commits, so concurrent follow/unfollow requests reach Redis in commit order.
+ * commits, so concurrent follow/unfollow requests reach Redis in commit order. If Redis fails, the
+ * transaction rolls back (503, nothing changed); if the commit fails after Redis was written, the
+ * follower's set is re-synchronised from the database in the background (as likes are).
  */
 export async function setFollow(
   deps: FollowDeps,
@@ -28,13 +32,23 @@ export async function setFollow(
   if (meId === targetId) {
     throw new DomainError('CANNOT_FOLLOW_SELF', 'You cannot follow yourself', { field: 'id' })
   }
-  const outcome = await deps.follows.setFollow(
-    meId,
-    targetId,
-    follow,
-    deps.clock.now(),
-    (following) => deps.followIndex.put(meId, targetId, following)
-  )
+  let written = false
+  let outcome: Awaited<ReturnType<FollowRepository['setFollow']>>
+  try {
+    outcome = await deps.follows.setFollow(
+      meId,
+      targetId,
+      follow,
+      deps.clock.now(),
+      (following) => {
+        written = true
+        return deps.followIndex.put(meId, targetId, following)
+      }
+    )
+  } catch (e) {
+    if (written) deps.background(rebuildFollows(deps, meId))
+    throw e
+  }
   if (!outcome) throw noUser(targetId)
   return outcome
 }
