@@ -6,6 +6,7 @@ import { type AssetSource, serveAssets } from './http/assets.ts'
 import { loadSession } from './http/auth.ts'
 import type { AppEnv } from './http/env.ts'
 import { errorHandler } from './http/errors.ts'
+import { rejectNul } from './http/input-guard.ts'
 import { problem } from './http/problem.ts'
 import { trackVisitors } from './http/social.ts'
 import { validationHook } from './http/validation.ts'
@@ -51,6 +52,7 @@ export function createApp(container: Container, options: AppOptions = {}) {
     })
   })
   app.use(serveAssets(options.assets))
+  app.use(rejectNul)
   app.use(async (c, next) => {
     const scope = await container.scope()
     c.set('deps', scope.deps)

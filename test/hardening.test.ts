@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { appKinds, startTestApp, type TestApp } from './harness/app.ts'
+import { makeUsers, type TestUser } from './harness/users.ts'
+
+const services = inject('services')
+const ADMIN_TOKEN = 'hardening-admin-token-0123456789'
+
+type Json = Record<string, unknown>
+
+/** Asserts a problem+json answer with `status` and `code`; returns the body. */
+async function expectProblem(res: Response, status: number, code: string): Promise<Json> {
+  const text = await res.text()
+  expect({ status: res.status, text }).toMatchObject({ status })
+  expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/)
+  const body = JSON.parse(text) as Json
+  expect(body.code).toBe(code)
+  return body
+}
+
+const fieldsOf = (body: Json) => (body.errors as { path: string }[]).map((e) => e.path)
+
+describe.each(appKinds(services))('hardened edges (%s)', (kind) => {
+  let app: TestApp
+  let user: TestUser | undefined
+  let typeId: string
+  let shopId: string
+  const admin = { token: ADMIN_TOKEN }
+
+  beforeAll(async () => {
+    app = await startTestApp(kind, { env: { ADMIN_TOKEN, SEED_DEMO_DATA: 'true' } })
+    ;[user] = await makeUsers(app, 1)
+    const types = (await (await app.fetch('/shop-types')).json()) as { items: { id: string }[] }
+    typeId = types.items[0]!.id
+    const shop = await app.fetch('/shops', {
+      ...admin,
+      method: 'POST',
+      json: { name: 'edge shop', typeId, address: 'addr 1', lng: 120.1, lat: 30.2, avgPrice: 10 },
+    })
+    expect(shop.status).toBe(201)
+    shopId = ((await shop.json()) as { id: string }).id
+  })
+  afterAll(() => app?.close())
+
+  const voucher = (over: Json = {}) => ({
+    shopId,
+    title: 'v',
+    payValue: 100,
+    actualValue: 200,
+    ...over,
+  })
+  const sale = (over: Json = {}) =>
+    voucher({
+      stock: 5,
+      beginAt: '2030-01-01T00:00:00Z',
+      endAt: '2030-01-02T00:00:00Z',
+      ...over,
+    })
+
+  it('rejects a NUL character in a query, a user body and an admin body with 400', async () => {
+    const search = await expectProblem(
+      await app.fetch('/shops/search?name=a%00b'),
+      400,
+      'VALIDATION_FAILED'
+    )
+    expect(fieldsOf(search)).toEqual(['query.name'])
+    const blog = await expectProblem(
+      await app.fetch('/blogs', {
+        method: 'POST',
+        token: user!.token,
+        json: { shopId, title: 'a\u0000b', content: 'ok' },
+      }),
+      400,
+      'VALIDATION_FAILED'
+    )
+    expect(fieldsOf(blog)).toEqual(['json.title'])
+    const shop = await expectProblem(
+      await app.fetch('/shops', {
+        ...admin,
+        method: 'POST',
+        json: { name: 'x', typeId, address: 'a\u0000', lng: 1, lat: 1, avgPrice: 1 },
+      }),
+      400,
+      'VALIDATION_FAILED'
+    )
+    expect(fieldsOf(shop)).toEqual(['json.address'])
+    const v = await expectProblem(
+      await app.fetch('/vouchers', {
+        ...admin,
+        method: 'POST',
+        json: voucher({ rules: '\u0000' }),
+      }),
+      400,
+      'VALIDATION_FAILED'
+    )
+    expect(fieldsOf(v)).toEqual(['json.rules'])
+  })
+
+  it('rejects voucher dates outside 1970–9999 and keeps the shop readable', async () => {
+    for (const beginAt of [
+      '0001-01-01T00:00:00Z',
+      '0099-12-31T00:00:00Z',
+      '1969-12-31T23:59:59Z',
+    ]) {
+      const body = await expectProblem(
+        await app.fetch('/vouchers/seckill', { ...admin, method: 'POST', json: sale({ beginAt }) }),
+        400,
+        'VALIDATION_FAILED'
+      )
+      expect(fieldsOf(body)).toEqual(['json.beginAt'])
+    }
+    const list = await app.fetch(`/shops/${shopId}/vouchers`)
+    expect(list.status).toBe(200)
+  })
+
+  it('rejects integers beyond int4 and ids beyond int8 with 400 naming the field', async () => {
+    const big = await expectProblem(
+      await app.fetch('/vouchers', {
+        ...admin,
+        method: 'POST',
+        json: voucher({ payValue: 2 ** 31, actualValue: 2 ** 31 }),
+      }),
+      400,
+      'VALIDATION_FAILED'
+    )
+    expect(fieldsOf(big).sort()).toEqual(['json.actualValue', 'json.payValue'])
+    const id = await expectProblem(
+      await app.fetch('/vouchers', {
+        ...admin,
+        method: 'POST',
+        json: voucher({ shopId: '9999999999999999999' }),
+      }),
+      400,
+      'VALIDATION_FAILED'
+    )
+    expect(fieldsOf(id)).toEqual(['json.shopId'])
+    const path = await expectProblem(
+      await app.fetch('/shops/9223372036854775808'),
+      400,
+      'VALIDATION_FAILED'
+    )
+    expect(fieldsOf(path)).toEqual(['param.id'])
+    // The largest int8 is still a well-formed id.
+    expect((await app.fetch('/shops/9223372036854775807')).status).toBe(404)
+  })
+
+  it('answers an unknown shopId on voucher creation with 400 naming the field (database FK)', async () => {
+    const body = await expectProblem(
+      await app.fetch('/vouchers', {
+        ...admin,
+        method: 'POST',
+        json: voucher({ shopId: '987654321' }),
+      }),
+      400,
+      'VALIDATION_FAILED'
+    )
+    expect(fieldsOf(body)).toEqual(['json.shopId'])
+  })
+})
