@@ -11,6 +11,7 @@ import { seedDemoShops } from '../adapters/postgres/seed.ts'
 import { DirectoryAssets } from '../adapters/system/file-assets.ts'
 import { createApp } from './app.ts'
 import { type Container, type ContainerOptions, createContainer } from './deps.ts'
+import { rememberSocketAddress } from './http/client-ip.ts'
 import { runJobs } from './jobs.ts'
 import { errorFields } from './log.ts'
 import { appJobs, appTopics } from './modules.ts'
@@ -76,7 +77,14 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   const hostname = options.hostname ?? '127.0.0.1'
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve(
-      { fetch: (req) => app.fetch(req, env, ctx), port: options.port ?? 3000, hostname },
+      {
+        fetch: (req, node: { incoming?: { socket?: { remoteAddress?: string } } }) => {
+          rememberSocketAddress(req, node.incoming?.socket?.remoteAddress)
+          return app.fetch(req, env, ctx)
+        },
+        port: options.port ?? 3000,
+        hostname,
+      },
       () => resolve(s)
     )
   })
