@@ -1,6 +1,8 @@
+import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { appKinds, startTestApp, type TestApp } from './harness/app.ts'
 import { makeUsers, type TestUser } from './harness/users.ts'
+import { signQStashJwt } from './stack/qstash-server.ts'
 
 const services = inject('services')
 const ADMIN_TOKEN = 'hardening-admin-token-0123456789'
@@ -15,6 +17,37 @@ async function expectProblem(res: Response, status: number, code: string): Promi
   const body = JSON.parse(text) as Json
   expect(body.code).toBe(code)
   return body
+}
+
+/**
+ * Streams up to `totalBytes` of JSON-ish filler (chunked, no Content-Length) until the server
+ * answers; returns the status and how many bytes were written by then.
+ */
+function streamBody(url: string, totalBytes: number): Promise<{ status: number; written: number }> {
+  return new Promise((resolve, reject) => {
+    let written = 0
+    let answered = false
+    const req = request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+    })
+    req.on('response', (res) => {
+      answered = true
+      res.resume()
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, written }))
+    })
+    req.on('error', (e) => (answered ? undefined : reject(e)))
+    const chunk = Buffer.alloc(64 * 1024, 0x20)
+    const pump = () => {
+      while (!answered && written < totalBytes) {
+        written += chunk.length
+        if (!req.write(chunk)) return void req.once('drain', pump)
+      }
+      if (!answered) req.end()
+    }
+    req.write('{"phone":"')
+    pump()
+  })
 }
 
 const fieldsOf = (body: Json) => (body.errors as { path: string }[]).map((e) => e.path)
@@ -155,4 +188,49 @@ describe.each(appKinds(services))('hardened edges (%s)', (kind) => {
     )
     expect(fieldsOf(body)).toEqual(['json.shopId'])
   })
+
+  it('answers 413 problem+json for a body over the limit, declared or streamed, without reading it whole', async () => {
+    const declared = await app.fetch('/auth/code', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ phone: 'x'.repeat(1024 * 1024) }),
+    })
+    const body = await expectProblem(declared, 413, 'PAYLOAD_TOO_LARGE')
+    expect(body.limitBytes).toBe(64 * 1024)
+    const streamed = await streamBody(`${app.url}/blogs`, 100 * 1024 * 1024)
+    expect(streamed.status).toBe(413)
+    // Answered long before the 100 MB were sent (socket buffers hold a few MB at most).
+    expect(streamed.written).toBeLessThan(16 * 1024 * 1024)
+  })
+
+  // Signed deliveries need the QStash stand-in's keys: the real stack only.
+  if (kind === 'real')
+    it('dead-letter route: signature first, then 400 non-retryable for junk (never 500)', async () => {
+      const url = `${app.url}/internal/queue/orders.persist/dead`
+      const signingKey = app.stack!.env.QSTASH_CURRENT_SIGNING_KEY!
+      const post = async (body: string, signed = true) =>
+        fetch(url, {
+          method: 'POST',
+          body,
+          headers: {
+            'content-type': 'application/json',
+            ...(signed
+              ? { 'upstash-signature': await signQStashJwt(signingKey, { sub: url, body }) }
+              : {}),
+          },
+        })
+      expect((await post('not json', false)).status).toBe(401)
+      const cases = [
+        'not json',
+        JSON.stringify({ hello: 'world' }),
+        JSON.stringify({ sourceBody: '%%%not-base64', sourceMessageId: 'm1' }),
+        JSON.stringify({ sourceBody: btoa('not json either'), sourceMessageId: 'm2' }),
+        JSON.stringify({ sourceBody: btoa('\xff\xfe'), sourceMessageId: 'm3' }),
+      ]
+      for (const body of cases) {
+        const res = await post(body)
+        await expectProblem(res, 400, 'VALIDATION_FAILED')
+        expect(res.headers.get('upstash-nonretryable-error')).toBe('true')
+      }
+    })
 })

@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
 import { clientAddress, clientKey, rememberSocketAddress } from '../src/app/http/client-ip.ts'
+import type { AppEnv } from '../src/app/http/env.ts'
 import { appKinds, startTestApp, type TestApp } from './harness/app.ts'
 
 const services = inject('services')
@@ -86,7 +87,7 @@ describe.each(appKinds(services))('login abuse protections (%s)', (kind) => {
 
 describe('client address', () => {
   const serve = (hops: number) => {
-    const app = new Hono().get('/', (c) => c.text(clientAddress(c, hops)))
+    const app = new Hono<AppEnv>().get('/', (c) => c.text(clientAddress(c, hops)))
     return async (headers: Record<string, string>, socket?: string) => {
       const req = new Request('http://x/', { headers })
       if (socket) rememberSocketAddress(req, socket)

@@ -4,6 +4,8 @@ import { requestId } from 'hono/request-id'
 import type { Container } from './deps.ts'
 import { type AssetSource, serveAssets } from './http/assets.ts'
 import { loadSession } from './http/auth.ts'
+import { limitBody } from './http/body-limit.ts'
+import { captureSocketAddress } from './http/client-ip.ts'
 import type { AppEnv } from './http/env.ts'
 import { errorHandler } from './http/errors.ts'
 import { rejectNul } from './http/input-guard.ts'
@@ -51,6 +53,8 @@ export function createApp(container: Container, options: AppOptions = {}) {
       ms: Math.round((performance.now() - started) * 10) / 10,
     })
   })
+  app.use(captureSocketAddress)
+  app.use(limitBody)
   app.use(serveAssets(options.assets))
   app.use(rejectNul)
   app.use(async (c, next) => {

@@ -1,4 +1,5 @@
-import type { Context } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
+import type { AppEnv } from './env.ts'
 
 /**
  * Where a request came from, for per-client abuse limits. On Workers Cloudflare sets
@@ -13,9 +14,19 @@ export function rememberSocketAddress(request: Request, address: string | undefi
   if (address) socketAddresses.set(request, address)
 }
 
-/** The client's address as this deployment can know it, or 'unknown'. */
-export function clientAddress(c: Context, trustProxyHops: number): string {
+/**
+ * Copies the socket address into the context before anything replaces `c.req.raw` (the body limit
+ * re-wraps a streamed body in a new Request).
+ */
+export const captureSocketAddress: MiddlewareHandler<AppEnv> = async (c, next) => {
   const socket = socketAddresses.get(c.req.raw)
+  if (socket !== undefined) c.set('socketAddress', socket)
+  await next()
+}
+
+/** The client's address as this deployment can know it, or 'unknown'. */
+export function clientAddress(c: Context<AppEnv>, trustProxyHops: number): string {
+  const socket = c.get('socketAddress') ?? socketAddresses.get(c.req.raw)
   if (socket === undefined) return c.req.header('cf-connecting-ip')?.trim() || 'unknown'
   if (trustProxyHops > 0) {
     const chain = (c.req.header('x-forwarded-for') ?? '')
