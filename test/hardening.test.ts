@@ -1,5 +1,6 @@
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { DependencyUnavailable } from '../src/domain/errors.ts'
 import { appKinds, startTestApp, type TestApp } from './harness/app.ts'
 import { makeUsers, type TestUser } from './harness/users.ts'
 import { signQStashJwt } from './stack/qstash-server.ts'
@@ -58,9 +59,28 @@ describe.each(appKinds(services))('hardened edges (%s)', (kind) => {
   let typeId: string
   let shopId: string
   const admin = { token: ADMIN_TOKEN }
+  let failNextUpdate = false
 
   beforeAll(async () => {
-    app = await startTestApp(kind, { env: { ADMIN_TOKEN, SEED_DEMO_DATA: 'true' } })
+    app = await startTestApp(kind, {
+      env: { ADMIN_TOKEN, SEED_DEMO_DATA: 'true' },
+      decorate: {
+        // Fault injection: the next shop row update fails as if the database went away.
+        shops: (repo) =>
+          new Proxy(repo, {
+            get(target, prop) {
+              if (prop === 'update' && failNextUpdate) {
+                return async () => {
+                  failNextUpdate = false
+                  throw new DependencyUnavailable('database')
+                }
+              }
+              const value = Reflect.get(target, prop, target)
+              return typeof value === 'function' ? value.bind(target) : value
+            },
+          }),
+      },
+    })
     ;[user] = await makeUsers(app, 1)
     const types = (await (await app.fetch('/shop-types')).json()) as { items: { id: string }[] }
     typeId = types.items[0]!.id
@@ -233,4 +253,45 @@ describe.each(appKinds(services))('hardened edges (%s)', (kind) => {
         expect(res.headers.get('upstash-nonretryable-error')).toBe('true')
       }
     })
+
+  it('coordinates of 0 work on create and update, and a failed row update leaves the index as the row', async () => {
+    const nearby = async (lng: number, lat: number) => {
+      const res = await app.fetch(`/shops/nearby?typeId=${typeId}&lng=${lng}&lat=${lat}&size=50`)
+      expect(res.status).toBe(200)
+      return ((await res.json()) as { items: { id: string }[] }).items.map((s) => s.id)
+    }
+    const body = {
+      name: 'null island',
+      typeId,
+      address: 'Gulf of Guinea',
+      lng: 0,
+      lat: 0,
+      avgPrice: 1,
+    }
+    const created = await app.fetch('/shops', { ...admin, method: 'POST', json: body })
+    expect(created.status).toBe(201)
+    const id = ((await created.json()) as { id: string }).id
+    expect(await nearby(0, 0)).toContain(id)
+    // Move it onto the equator (latitude 0 again, as a batch member).
+    const moved = await app.fetch(`/shops/${id}`, {
+      ...admin,
+      method: 'PUT',
+      json: { ...body, lng: 10, lat: 0 },
+    })
+    expect(moved.status).toBe(200)
+    expect(await nearby(10, 0)).toContain(id)
+    expect(await nearby(0, 0)).not.toContain(id)
+    // The row update fails after the index was written: the index is put back where the row is.
+    failNextUpdate = true
+    const failed = await app.fetch(`/shops/${id}`, {
+      ...admin,
+      method: 'PUT',
+      json: { ...body, lng: 20, lat: 0 },
+    })
+    await expectProblem(failed, 503, 'DEPENDENCY_UNAVAILABLE')
+    expect(await nearby(10, 0)).toContain(id)
+    expect(await nearby(20, 0)).not.toContain(id)
+    const row = (await (await app.fetch(`/shops/${id}`)).json()) as { lng: number }
+    expect(row.lng).toBeCloseTo(10)
+  })
 })

@@ -11,11 +11,17 @@ export const QUEUE_BODY_LIMIT = 2 * 1024 * 1024
 const limited = (maxSize: number) =>
   bodyLimit({
     maxSize,
+    // The unread rest of the body is still on the wire: close the connection after answering so
+    // the client does not reuse it.
     onError: (c) =>
-      problem(c, 413, 'PAYLOAD_TOO_LARGE', 'Request body too large', {
-        detail: `at most ${maxSize} bytes`,
-        limitBytes: maxSize,
-      }),
+      problem(
+        c,
+        413,
+        'PAYLOAD_TOO_LARGE',
+        'Request body too large',
+        { detail: `at most ${maxSize} bytes`, limitBytes: maxSize },
+        { connection: 'close' }
+      ),
   })
 
 const jsonLimit = limited(JSON_BODY_LIMIT)
