@@ -95,6 +95,7 @@ const EnvSchema = z.object({
   AUTH_LOGIN_CLIENT_FAILURES: tiers('10/10m,50/1d'),
   AUTH_LOGIN_GLOBAL_FAILURES: tiers('1000/1m'),
   TRUST_PROXY: count(0).pipe(z.number().max(10)),
+  CORS_ORIGINS: optionalText,
   SECKILL_USER_LIMIT: bucket('5/1s'),
   SECKILL_GLOBAL_LIMIT: bucket('10000/1s'),
   SECKILL_PERSIST_RETRIES: count(3),
@@ -145,6 +146,8 @@ export interface AppConfig {
   loginAbuse: LoginAbusePolicy
   /** How many proxies of ours append to X-Forwarded-For in front of Node (0 = ignore it). */
   trustProxy: number
+  /** Origins allowed by CORS (CORS_ORIGINS: comma-separated, or '*'); null = CORS off. */
+  cors: string[] | '*' | null
   /** Blogs, likes, follows, feed, sign-in and UV (APP_TIMEZONE, FEED_*, UV_TRACKING). */
   social: SocialPolicy
   seckill: SeckillPolicy & {
@@ -253,6 +256,13 @@ export function loadConfig(env: Record<string, unknown>): AppConfig {
       failedLoginsGlobal: e.AUTH_LOGIN_GLOBAL_FAILURES,
     },
     trustProxy: e.TRUST_PROXY,
+    cors: !e.CORS_ORIGINS
+      ? null
+      : e.CORS_ORIGINS === '*'
+        ? '*'
+        : e.CORS_ORIGINS.split(',')
+            .map((o) => o.trim().replace(/\/+$/, ''))
+            .filter(Boolean),
     auth: {
       codeDigits: 6,
       codeTtlMs: e.AUTH_CODE_TTL,

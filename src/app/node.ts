@@ -88,6 +88,7 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
       () => resolve(s)
     )
   })
+  server.on('clientError', answerClientError)
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : options.port
   const url = `http://${hostname}:${port}`
@@ -107,6 +108,38 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
       await container.close()
     },
   }
+}
+
+const CLIENT_ERRORS: Record<string, [number, string, string, string]> = {
+  HPE_HEADER_OVERFLOW: [
+    431,
+    'Request Header Fields Too Large',
+    'HEADERS_TOO_LARGE',
+    'Request headers too large',
+  ],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'REQUEST_TIMEOUT', 'Request timed out'],
+}
+
+/**
+ * Errors of Node's HTTP parser (headers over the limit, an unknown method, malformed requests)
+ * never reach the app; without a listener Node answers them with an empty body. Answer them with
+ * problem+json like everything else, then close the connection.
+ */
+function answerClientError(err: Error & { code?: string }, socket: import('node:stream').Duplex) {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy()
+    return
+  }
+  const [status, reason, code, title] = CLIENT_ERRORS[err.code ?? ''] ?? [
+    400,
+    'Bad Request',
+    'BAD_REQUEST',
+    'Malformed HTTP request',
+  ]
+  const body = JSON.stringify({ type: `urn:problem:${code}`, title, status, code })
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  )
 }
 
 /**

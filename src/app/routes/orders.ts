@@ -213,6 +213,7 @@ const routes = {
         },
       },
       ...adminErrors,
+      404: problemResponse('NOT_FOUND: no such flash-sale voucher'),
     },
   }),
   relay: createRoute({
