@@ -126,7 +126,10 @@ const CLIENT_ERRORS: Record<string, [number, string, string, string]> = {
  * problem+json like everything else, then close the connection.
  */
 function answerClientError(err: Error & { code?: string }, socket: import('node:stream').Duplex) {
-  if (err.code === 'ECONNRESET' || !socket.writable) {
+  // Like Node's own handler: answer only on a socket that has not written anything yet (a
+  // keep-alive connection may be mid-response); otherwise just close it.
+  const written = (socket as { bytesWritten?: number }).bytesWritten ?? 0
+  if (err.code === 'ECONNRESET' || !socket.writable || written > 0) {
     socket.destroy()
     return
   }
