@@ -2,10 +2,10 @@
 --
 -- KEYS[1]  sorted set of past events for one subject (score = event time, unix ms)
 -- ARGV[1]  now, unix ms
--- ARGV[2]  unique member for this event
+-- ARGV[2]  unique member for this event; '' = only check (peek), record nothing
 -- ARGV[3], ARGV[4], ...  pairs: window in ms, max events in that window
 --
--- Returns {0, 0} when allowed (the event is recorded),
+-- Returns {0, 0} when allowed (the event is recorded unless peeking),
 --         {tier, retry_after_ms} when refused: tier = 1-based index of the first refusing pair,
 --         retry_after_ms = when that tier admits one more event.
 -- A window holds the events in (now - window, now].
@@ -26,6 +26,8 @@ for i = 3, #ARGV, 2 do
     return {(i - 1) / 2, tonumber(blocking[2]) + window - now}
   end
 end
-redis.call('ZADD', KEYS[1], now, ARGV[2])
-redis.call('PEXPIRE', KEYS[1], longest)
+if ARGV[2] ~= '' then
+  redis.call('ZADD', KEYS[1], now, ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], longest)
+end
 return {0, 0}

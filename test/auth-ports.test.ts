@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, inject } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { ManualClock } from '../src/adapters/memory/clock.ts'
 import { MemoryLoginCodes } from '../src/adapters/memory/login-codes.ts'
 import { MemorySessionStore } from '../src/adapters/memory/sessions.ts'
 import { MemoryWindowLimiter } from '../src/adapters/memory/window-limiter.ts'
@@ -11,6 +12,7 @@ import { sessionContract } from './contracts/session.contract.ts'
 import { windowLimiterContract } from './contracts/window-limiter.contract.ts'
 import { type DirectRedis, deleteByPrefix, directRedis, uniquePrefix } from './harness/redis.ts'
 import { REDIS_URL } from './harness/services.ts'
+import { startLossyProxy } from './stack/lossy-proxy.ts'
 import { startUpstashGateway, type UpstashGateway } from './stack/upstash-gateway.ts'
 
 sessionContract('memory', async (clock) => new MemorySessionStore(clock))
@@ -38,4 +40,31 @@ describe.skipIf(!inject('services').redis)('real Redis through the Upstash gatew
     'upstash',
     async (clock) => new UpstashWindowLimiter(redis(), clock, prefix)
   )
+
+  it('login-code check: a lost reply + the client retry returns the first outcome', async () => {
+    const proxy = await startLossyProxy(gateway.url)
+    try {
+      const lossy = createUpstashRedis({ url: proxy.url, token: 'auth-token' })
+      const codes = new UpstashLoginCodes(lossy, new ManualClock(), prefix)
+      const policy = { maxFailures: 5, lockMs: 60_000 }
+      const p = `+8613900${String(Date.now() % 1e5).padStart(5, '0')}`
+      await codes.issue(p, '818181', 120_000)
+      // A wrong code whose reply is lost counts once.
+      proxy.loseReplyOf('"000000"')
+      expect(await codes.verify(p, '000000', policy)).toEqual({
+        ok: false,
+        reason: 'invalid',
+        attemptsLeft: 4,
+      })
+      expect(await codes.verify(p, '000001', policy)).toMatchObject({ attemptsLeft: 3 })
+      // The consume whose reply is lost is recognised on retry, not counted as a wrong code.
+      proxy.loseReplyOf('"818181"')
+      expect(await codes.verify(p, '818181', policy)).toEqual({ ok: true })
+      expect(proxy.lost).toBe(2)
+      // …and the code stays one-time for every other call.
+      expect(await codes.verify(p, '818181', policy)).toMatchObject({ ok: false })
+    } finally {
+      await proxy.close()
+    }
+  })
 })

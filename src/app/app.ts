@@ -4,8 +4,13 @@ import { requestId } from 'hono/request-id'
 import type { Container } from './deps.ts'
 import { type AssetSource, serveAssets } from './http/assets.ts'
 import { loadSession } from './http/auth.ts'
+import { limitBody } from './http/body-limit.ts'
+import { captureSocketAddress } from './http/client-ip.ts'
+import { corsFor, methodNotAllowed, securityHeaders } from './http/edges.ts'
 import type { AppEnv } from './http/env.ts'
 import { errorHandler } from './http/errors.ts'
+import { rejectNul } from './http/input-guard.ts'
+import { completeDocument, methodIndex } from './http/openapi-doc.ts'
 import { problem } from './http/problem.ts'
 import { trackVisitors } from './http/social.ts'
 import { validationHook } from './http/validation.ts'
@@ -39,6 +44,8 @@ export function createApp(container: Container, options: AppOptions = {}) {
   const log = container.log
 
   app.use(requestId())
+  app.use(corsFor(container.config.cors))
+  app.use(securityHeaders(container.config.cors !== null))
   app.use(async (c, next) => {
     const started = performance.now()
     await next()
@@ -50,7 +57,10 @@ export function createApp(container: Container, options: AppOptions = {}) {
       ms: Math.round((performance.now() - started) * 10) / 10,
     })
   })
+  app.use(captureSocketAddress)
+  app.use(limitBody)
   app.use(serveAssets(options.assets))
+  app.use(rejectNul)
   app.use(async (c, next) => {
     const scope = await container.scope()
     c.set('deps', scope.deps)
@@ -69,9 +79,14 @@ export function createApp(container: Container, options: AppOptions = {}) {
   app.use(trackVisitors)
 
   app.onError(errorHandler(() => log))
-  app.notFound((c) =>
-    problem(c, 404, 'ROUTE_NOT_FOUND', `No route for ${c.req.method} ${c.req.path}`)
-  )
+  let methodsOf: ((path: string) => string[] | null) | undefined
+  app.notFound((c) => {
+    methodsOf ??= methodIndex(document(), { '/docs': ['GET'], '/openapi.json': ['GET'] })
+    return (
+      methodNotAllowed(c, methodsOf) ??
+      problem(c, 404, 'ROUTE_NOT_FOUND', `No route for ${c.req.method} ${c.req.path}`)
+    )
+  })
 
   app.route('/', health)
   app.route('/', auth)
@@ -90,15 +105,21 @@ export function createApp(container: Container, options: AppOptions = {}) {
     scheme: 'bearer',
     description: 'Session token from POST /auth/login',
   })
-  app.doc31('/openapi.json', {
-    openapi: '3.1.0',
-    info: {
-      title: API_TITLE,
-      version: API_VERSION,
-      description:
-        'Flash-sale vouchers and local reviews at the edge. Every error is application/problem+json with a stable `code`; every response carries X-Request-Id.',
-    },
-  })
+  // The generated document, completed with the statuses every route shares (http/openapi-doc.ts).
+  let doc: ReturnType<typeof app.getOpenAPI31Document> | undefined
+  const document = () =>
+    (doc ??= completeDocument(
+      app.getOpenAPI31Document({
+        openapi: '3.1.0',
+        info: {
+          title: API_TITLE,
+          version: API_VERSION,
+          description:
+            'Flash-sale vouchers and local reviews at the edge. Every error is application/problem+json with a stable `code`; every response carries X-Request-Id.',
+        },
+      })
+    ))
+  app.get('/openapi.json', (c) => c.json(document()))
   app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: `${API_TITLE} docs` }))
   return app
 }

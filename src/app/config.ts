@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import type { LoginAbusePolicy } from '../domain/auth/abuse.ts'
 import type { AuthPolicy } from '../domain/auth/auth.ts'
 import type { CacheStrategy } from '../domain/cache/client.ts'
 import type { SeckillPolicy } from '../domain/seckill/seckill.ts'
@@ -89,6 +90,12 @@ const EnvSchema = z.object({
   AUTH_CODE_SEND_LIMITS: tiers('1/1m,5/5m,10/20m'),
   AUTH_LOGIN_MAX_FAILURES: count(5).pipe(z.number().min(1)),
   AUTH_LOGIN_LOCK: duration('15m'),
+  AUTH_CODE_SEND_CLIENT_LIMITS: tiers('5/10m,20/1d'),
+  AUTH_CODE_SEND_GLOBAL_LIMITS: tiers('100/1m,2000/1h,10000/1d'),
+  AUTH_LOGIN_CLIENT_FAILURES: tiers('10/10m,50/1d'),
+  AUTH_LOGIN_GLOBAL_FAILURES: tiers('1000/1m'),
+  TRUST_PROXY: count(0).pipe(z.number().max(10)),
+  CORS_ORIGINS: optionalText,
   SECKILL_USER_LIMIT: bucket('5/1s'),
   SECKILL_GLOBAL_LIMIT: bucket('10000/1s'),
   SECKILL_PERSIST_RETRIES: count(3),
@@ -135,6 +142,12 @@ export interface AppConfig {
   /** Bearer token of the admin API (ADMIN_TOKEN); admin routes answer 403 while unset. */
   adminToken: string | undefined
   auth: AuthPolicy
+  /** Per-client and global limits on code sends and failed logins (AUTH_*_CLIENT/GLOBAL_*). */
+  loginAbuse: LoginAbusePolicy
+  /** How many proxies of ours append to X-Forwarded-For in front of Node (0 = ignore it). */
+  trustProxy: number
+  /** Origins allowed by CORS (CORS_ORIGINS: comma-separated, or '*'); null = CORS off. */
+  cors: string[] | '*' | null
   /** Blogs, likes, follows, feed, sign-in and UV (APP_TIMEZONE, FEED_*, UV_TRACKING). */
   social: SocialPolicy
   seckill: SeckillPolicy & {
@@ -236,6 +249,20 @@ export function loadConfig(env: Record<string, unknown>): AppConfig {
       payTimeoutMs: e.ORDER_PAY_TIMEOUT,
       reconcileGraceMs: e.RECONCILE_GRACE,
     },
+    loginAbuse: {
+      codeSendsPerClient: e.AUTH_CODE_SEND_CLIENT_LIMITS,
+      codeSendsGlobal: e.AUTH_CODE_SEND_GLOBAL_LIMITS,
+      failedLoginsPerClient: e.AUTH_LOGIN_CLIENT_FAILURES,
+      failedLoginsGlobal: e.AUTH_LOGIN_GLOBAL_FAILURES,
+    },
+    trustProxy: e.TRUST_PROXY,
+    cors: !e.CORS_ORIGINS
+      ? null
+      : e.CORS_ORIGINS === '*'
+        ? '*'
+        : e.CORS_ORIGINS.split(',')
+            .map((o) => o.trim().replace(/\/+$/, ''))
+            .filter(Boolean),
     auth: {
       codeDigits: 6,
       codeTtlMs: e.AUTH_CODE_TTL,

@@ -1,3 +1,5 @@
+import { findPgError } from './http/db-errors.ts'
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
 
 export type LogFields = Record<string, unknown>
@@ -32,10 +34,29 @@ export function createLogger(level: LogLevel = 'info', sink: (line: string) => v
 /** Error facts safe to log: name, message, stack, and the same for its cause. */
 export function errorFields(error: unknown): LogFields {
   if (!(error instanceof Error)) return { error: String(error) }
+  const cause = error.cause instanceof Error ? { cause: redacted(error.cause, false) } : {}
+  return { error: redacted(error, true), ...cause }
+}
+
+/**
+ * Database errors quote what was sent: drizzle's "Failed query: <sql> params: <values>" and the
+ * driver's messages and details ('invalid input syntax for type bigint: "…"', 'Key (phone)=(…)').
+ * Those are logged as their SQLSTATE and schema names only, with the stack's message lines cut.
+ */
+function redacted(error: Error, withStack: boolean): LogFields {
+  const pg = findPgError(error)
+  const isQuery = 'params' in error && 'query' in error
+  if (!pg && !isQuery) {
+    return withStack
+      ? { name: error.name, message: error.message, stack: error.stack }
+      : { name: error.name, message: error.message }
+  }
+  const message = isQuery ? 'database query failed' : `database error ${pg!.code}`
+  const frames = error.stack?.split('\n').filter((line) => /^\s+at /.test(line))
   return {
-    error: { name: error.name, message: error.message, stack: error.stack },
-    ...(error.cause instanceof Error
-      ? { cause: { name: error.cause.name, message: error.cause.message } }
-      : {}),
+    name: error.name,
+    message,
+    ...(pg ? { sqlState: pg.code, ...(pg.constraint ? { constraint: pg.constraint } : {}) } : {}),
+    ...(withStack && frames ? { stack: [`${error.name}: ${message}`, ...frames].join('\n') } : {}),
   }
 }

@@ -11,6 +11,7 @@ import { seedDemoShops } from '../adapters/postgres/seed.ts'
 import { DirectoryAssets } from '../adapters/system/file-assets.ts'
 import { createApp } from './app.ts'
 import { type Container, type ContainerOptions, createContainer } from './deps.ts'
+import { rememberSocketAddress } from './http/client-ip.ts'
 import { runJobs } from './jobs.ts'
 import { errorFields } from './log.ts'
 import { appJobs, appTopics } from './modules.ts'
@@ -76,10 +77,18 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   const hostname = options.hostname ?? '127.0.0.1'
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve(
-      { fetch: (req) => app.fetch(req, env, ctx), port: options.port ?? 3000, hostname },
+      {
+        fetch: (req, node: { incoming?: { socket?: { remoteAddress?: string } } }) => {
+          rememberSocketAddress(req, node.incoming?.socket?.remoteAddress)
+          return app.fetch(req, env, ctx)
+        },
+        port: options.port ?? 3000,
+        hostname,
+      },
       () => resolve(s)
     )
   })
+  server.on('clientError', answerClientError)
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : options.port
   const url = `http://${hostname}:${port}`
@@ -99,6 +108,41 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
       await container.close()
     },
   }
+}
+
+const CLIENT_ERRORS: Record<string, [number, string, string, string]> = {
+  HPE_HEADER_OVERFLOW: [
+    431,
+    'Request Header Fields Too Large',
+    'HEADERS_TOO_LARGE',
+    'Request headers too large',
+  ],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'REQUEST_TIMEOUT', 'Request timed out'],
+}
+
+/**
+ * Errors of Node's HTTP parser (headers over the limit, an unknown method, malformed requests)
+ * never reach the app; without a listener Node answers them with an empty body. Answer them with
+ * problem+json like everything else, then close the connection.
+ */
+function answerClientError(err: Error & { code?: string }, socket: import('node:stream').Duplex) {
+  // Like Node's own handler: answer only on a socket that has not written anything yet (a
+  // keep-alive connection may be mid-response); otherwise just close it.
+  const written = (socket as { bytesWritten?: number }).bytesWritten ?? 0
+  if (err.code === 'ECONNRESET' || !socket.writable || written > 0) {
+    socket.destroy()
+    return
+  }
+  const [status, reason, code, title] = CLIENT_ERRORS[err.code ?? ''] ?? [
+    400,
+    'Bad Request',
+    'BAD_REQUEST',
+    'Malformed HTTP request',
+  ]
+  const body = JSON.stringify({ type: `urn:problem:${code}`, title, status, code })
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  )
 }
 
 /**

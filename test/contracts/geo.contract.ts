@@ -18,6 +18,21 @@ export function geoContract(name: string, make: MakeGeo) {
   describe(`GeoIndex contract [${name}]`, () => {
     const key = () => `geo:${randomToken(6)}`
 
+    it('stores coordinates of 0 (equator, prime meridian), alone and in a batch', async () => {
+      const { geo, dispose } = await make()
+      const k = key()
+      const origin = { lng: 0, lat: 0 }
+      await geo.add(k, [{ member: 'origin', ...origin }])
+      await geo.add(k, [
+        { member: 'equator', lng: 0.001, lat: 0 },
+        { member: 'meridian', lng: 0, lat: 0.001 },
+      ])
+      const hits = await geo.search(k, origin, 1_000, 10)
+      expect(hits.map((h) => h.member).sort()).toEqual(['equator', 'meridian', 'origin'])
+      expect(hits.find((h) => h.member === 'origin')!.distanceM).toBeLessThan(1)
+      await dispose()
+    })
+
     it('an absent set has no members', async () => {
       const { geo, dispose } = await make()
       expect(await geo.search(key(), CENTER, 5_000, 10)).toEqual([])

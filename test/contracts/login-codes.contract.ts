@@ -80,6 +80,23 @@ export function loginCodesContract(name: string, make: MakeLoginCodes) {
       expect(await codes.verify(p, '515151', policy)).toEqual({ ok: true })
     })
 
+    it('counts wrong codes only against an issued code (no lockout of a phone without one)', async () => {
+      const codes = await make(new ManualClock())
+      const p = phone()
+      for (let i = 0; i < policy.maxFailures * 2; i++) {
+        expect(await codes.verify(p, '000000', policy)).toEqual({
+          ok: false,
+          reason: 'invalid',
+          attemptsLeft: policy.maxFailures,
+        })
+      }
+      await codes.issue(p, '313131', TTL)
+      expect(await codes.verify(p, '000000', policy)).toMatchObject({ attemptsLeft: 4 })
+      expect(await codes.verify(p, '313131', policy)).toEqual({ ok: true })
+      // A used code is no longer issued: guessing after it counts nothing either.
+      expect(await codes.verify(p, '000000', policy)).toMatchObject({ attemptsLeft: 5 })
+    })
+
     it('consumes a code exactly once under 20 concurrent attempts', async () => {
       const codes = await make(new ManualClock())
       const p = phone()

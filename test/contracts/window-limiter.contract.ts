@@ -17,6 +17,21 @@ export function windowLimiterContract(name: string, make: MakeLimiter) {
   describe(`WindowLimiter contract [${name}]`, () => {
     const key = () => `k-${crypto.randomUUID().slice(0, 8)}`
 
+    it('peek gives the verdict without recording an event', async () => {
+      const clock = new ManualClock()
+      const limiter = await make(clock)
+      const k = key()
+      const two = [{ max: 2, windowMs: M }]
+      expect(await limiter.peek(k, two)).toEqual({ allowed: true })
+      expect(await limiter.peek(k, two)).toEqual({ allowed: true })
+      expect(await limiter.hit(k, two)).toEqual({ allowed: true })
+      expect(await limiter.peek(k, two)).toEqual({ allowed: true })
+      await clock.advance(S)
+      expect(await limiter.hit(k, two)).toEqual({ allowed: true })
+      expect(await limiter.peek(k, two)).toEqual({ allowed: false, tier: 0, retryAfterMs: M - S })
+      expect(await limiter.hit(k, two)).toMatchObject({ allowed: false })
+    })
+
     it('refuses a second event within the first tier, saying exactly when to retry', async () => {
       const clock = new ManualClock()
       const limiter = await make(clock)

@@ -49,7 +49,17 @@ export async function startTestApp(kind: AppKind, options: TestAppOptions = {}):
   const prefix = uniquePrefix(kind)
   let db: TestDatabase | undefined
   let stack: LocalStack | undefined
-  let env: Record<string, string> = { APP_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: ':memory:' }
+  // Every test client is 127.0.0.1: the per-client and global login-abuse budgets are off unless a
+  // test sets them (test/login-abuse.test.ts does).
+  let env: Record<string, string> = {
+    APP_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: ':memory:',
+    AUTH_CODE_SEND_CLIENT_LIMITS: 'off',
+    AUTH_CODE_SEND_GLOBAL_LIMITS: 'off',
+    AUTH_LOGIN_CLIENT_FAILURES: 'off',
+    AUTH_LOGIN_GLOBAL_FAILURES: 'off',
+  }
   if (kind === 'real') {
     db = await createTestDatabase()
     stack = await startLocalStack({

@@ -35,13 +35,17 @@ export class MemoryLoginCodes implements LoginCodes {
     const s = this.#state(phone)
     if (s.lockedUntil > now)
       return { ok: false, reason: 'locked', retryAfterMs: s.lockedUntil - now }
-    if (s.code && s.code.expiresAt > now && s.code.value === code) {
-      this.#phones.delete(phone)
-      return { ok: true }
-    }
     if (s.failuresExpireAt <= now) {
       s.failures = 0
       s.failuresExpireAt = now + policy.lockMs
+    }
+    // Only a wrong code while one is issued counts (no lockout of a phone that has no code).
+    if (!s.code || s.code.expiresAt <= now) {
+      return { ok: false, reason: 'invalid', attemptsLeft: policy.maxFailures - s.failures }
+    }
+    if (s.code.value === code) {
+      this.#phones.delete(phone)
+      return { ok: true }
     }
     s.failures += 1
     if (s.failures >= policy.maxFailures) {

@@ -10,7 +10,15 @@ export class MemoryWindowLimiter implements WindowLimiter {
     this.#clock = clock
   }
 
-  async hit(key: string, tiers: readonly WindowTier[]): Promise<TierVerdict> {
+  hit(key: string, tiers: readonly WindowTier[]): Promise<TierVerdict> {
+    return this.#run(key, tiers, true)
+  }
+
+  peek(key: string, tiers: readonly WindowTier[]): Promise<TierVerdict> {
+    return this.#run(key, tiers, false)
+  }
+
+  async #run(key: string, tiers: readonly WindowTier[], record: boolean): Promise<TierVerdict> {
     const now = this.#clock.now()
     const longest = Math.max(0, ...tiers.map((t) => t.windowMs))
     const events = (this.#events.get(key) ?? []).filter((at) => at > now - longest)
@@ -22,7 +30,7 @@ export class MemoryWindowLimiter implements WindowLimiter {
         return { allowed: false, tier: i, retryAfterMs: blocking + tier.windowMs - now }
       }
     }
-    events.push(now)
+    if (record) events.push(now)
     return { allowed: true }
   }
 }

@@ -16,13 +16,13 @@ export class UpstashGeoIndex implements GeoIndex {
   }
 
   async add(key: string, points: readonly GeoPoint[]): Promise<void> {
-    const [first, ...rest] = points.map((p) => ({
-      longitude: p.lng,
-      latitude: p.lat,
-      member: p.member,
-    }))
-    if (!first) return
-    await redisCall(() => this.#redis.geoadd(this.#prefix + key, first, ...rest))
+    const members = points.map((p) => ({ longitude: p.lng, latitude: p.lat, member: p.member }))
+    if (members.length === 0) return
+    // @upstash/redis's GeoAddCommand takes its 2nd argument as options-or-first-member and keeps
+    // it as a member only `if ("latitude" in arg1 && arg1.latitude)`: a first member at latitude 0
+    // was dropped (alone: "ERR wrong number of arguments"). Passing options first sends every
+    // member through the unconditional path. CH only changes the (ignored) reply.
+    await redisCall(() => this.#redis.geoadd(this.#prefix + key, { ch: true }, ...members))
   }
 
   async remove(key: string, members: readonly string[]): Promise<void> {

@@ -1,7 +1,11 @@
 import type { Clock } from '../../domain/ports/clock.ts'
 import type { CodeCheck, CodePolicy, LoginCodes } from '../../domain/ports/login-codes.ts'
+import { randomToken } from '../system/random.ts'
 import { type Redis, redisCall } from './client.ts'
 import { evalLua } from './lua.ts'
+
+/** How long a consumed code remembers the attempt that consumed it (for that call's retry). */
+const CONSUMED_MEMORY_MS = 60_000
 
 /**
  * Codes as `<prefix>login:{<phone>}:code` hashes {c, e}; failures and the lock sit next to them
@@ -30,19 +34,27 @@ export class UpstashLoginCodes implements LoginCodes {
     await redisCall(() =>
       this.#redis
         .multi()
+        .del(key)
         .hset(key, { c: `${code}`, e: expires })
         .pexpire(key, ttlMs)
         .exec()
     )
   }
 
+  /**
+   * One EVALSHA with a fresh attempt id: when its reply is lost and the client retries the same
+   * request, the script recognises the id and returns the first outcome (see the script header).
+   */
   async verify(phone: string, code: string, policy: CodePolicy): Promise<CodeCheck> {
+    const attempt = randomToken(12)
     const [status, n] = await redisCall(() =>
       evalLua<[number, number]>(this.#redis, 'loginCodeVerify', this.#keys(phone), [
         code,
         String(this.#clock.now()),
         String(policy.maxFailures),
         String(policy.lockMs),
+        attempt,
+        String(CONSUMED_MEMORY_MS),
       ])
     )
     if (status === 1) return { ok: true }

@@ -16,9 +16,17 @@ export class UpstashWindowLimiter implements WindowLimiter {
     this.#redis = redis
   }
 
-  async hit(key: string, tiers: readonly WindowTier[]): Promise<TierVerdict> {
+  hit(key: string, tiers: readonly WindowTier[]): Promise<TierVerdict> {
+    return this.#run(key, tiers, true)
+  }
+
+  peek(key: string, tiers: readonly WindowTier[]): Promise<TierVerdict> {
+    return this.#run(key, tiers, false)
+  }
+
+  async #run(key: string, tiers: readonly WindowTier[], record: boolean): Promise<TierVerdict> {
     const now = this.#clock.now()
-    const args = [String(now), `${now}:${randomToken(6)}`]
+    const args = [String(now), record ? `${now}:${randomToken(6)}` : '']
     for (const t of tiers) args.push(String(t.windowMs), String(t.max))
     const [tier, retryAfterMs] = await redisCall(() =>
       evalLua<[number, number]>(this.#redis, 'windowHit', [`${this.#prefix}window:{${key}}`], args)

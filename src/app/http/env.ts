@@ -8,6 +8,8 @@ export type AppEnv = {
   Variables: {
     deps: Deps
     requestId: string
+    /** Node: the TCP peer address (see client-ip.ts). */
+    socketAddress?: string
     /** The caller's live session (set by loadSession when a valid token is sent). */
     session?: Session
     /** Set when the session store could not be reached for a request that sent a token. */

@@ -3,6 +3,7 @@ import { login, logout, requestCode } from '../../domain/auth/auth.ts'
 import { normalizePhone } from '../../domain/auth/phone.ts'
 import { authDeps, requireUser } from '../http/auth.ts'
 import type { AppEnv } from '../http/env.ts'
+import { codeSendBudget, withLoginBudget } from '../http/login-abuse.ts'
 import { problemResponse } from '../http/problem.ts'
 import { validationHook } from '../http/validation.ts'
 import { MeSchema, me } from './users.ts'
@@ -26,7 +27,7 @@ const sendCode = createRoute({
   tags: ['auth'],
   summary: 'Send a one-time login code',
   description:
-    'Stores a 6-digit code (2 min) and sends it through the CodeSender. Throttled per phone by sliding windows (default 1/min, 5/5 min, 10/20 min); outside production the response carries `devCode`.',
+    'Stores a 6-digit code (2 min) and sends it through the CodeSender. Throttled per phone by sliding windows (default 1/min, 5/5 min, 10/20 min), per client (default 5/10 min, 20/day) and service-wide (default 100/min, 2000/h, 10000/day); outside production the response carries `devCode`.',
   request: { body: json(z.object({ phone: Phone })) },
   responses: {
     202: {
@@ -42,7 +43,9 @@ const sendCode = createRoute({
       },
     },
     400: problemResponse('Invalid phone'),
-    429: problemResponse('Too many codes for this phone (`tier`, Retry-After)'),
+    429: problemResponse(
+      'RATE_LIMITED: too many codes for this phone, from this client or on the whole service (`scope`, `tier`, Retry-After)'
+    ),
   },
 })
 
@@ -61,7 +64,7 @@ const doLogin = createRoute({
   tags: ['auth'],
   summary: 'Log in with phone + code',
   description:
-    'Checks and consumes the code atomically (one-time). Wrong codes count; the 5th locks the phone for 15 min. The first login creates the user.',
+    'Checks and consumes the code atomically (one-time). Wrong codes count while a code is issued; the 5th locks the phone for 15 min. Failed logins also count per client and service-wide (AUTH_LOGIN_CLIENT_FAILURES, AUTH_LOGIN_GLOBAL_FAILURES). The first login creates the user.',
   request: {
     body: json(
       z.object({
@@ -77,7 +80,9 @@ const doLogin = createRoute({
     200: { description: 'Logged in', content: { 'application/json': { schema: LoginResult } } },
     400: problemResponse('Invalid input'),
     401: problemResponse('INVALID_CODE (with attemptsLeft)'),
-    429: problemResponse('LOGIN_LOCKED (Retry-After)'),
+    429: problemResponse(
+      'LOGIN_LOCKED: this phone is locked (Retry-After); RATE_LIMITED: too many failed logins from this client or on the service (`scope`, Retry-After)'
+    ),
   },
 })
 
@@ -94,13 +99,15 @@ const doLogout = createRoute({
 export const auth = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
   .openapi(sendCode, async (c) => {
     const deps = authDeps(c.var.deps)
-    const sent = await requestCode(deps, c.req.valid('json').phone)
+    const sent = await requestCode(deps, c.req.valid('json').phone, codeSendBudget(c))
     const dev = deps.config.env !== 'production' ? { devCode: sent.code } : {}
     return c.json({ phone: sent.phone, expiresInSeconds: sent.expiresInMs / 1000, ...dev }, 202)
   })
   .openapi(doLogin, async (c) => {
     const { phone, code } = c.req.valid('json')
-    const { session, user, created } = await login(authDeps(c.var.deps), phone, code)
+    const { session, user, created } = await withLoginBudget(c, () =>
+      login(authDeps(c.var.deps), phone, code)
+    )
     return c.json(
       {
         token: session.token,

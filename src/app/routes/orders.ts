@@ -12,6 +12,7 @@ import {
 import { requireAdmin } from '../http/admin.ts'
 import { requireUser } from '../http/auth.ts'
 import type { AppEnv } from '../http/env.ts'
+import { DateTimeInput, Int4 } from '../http/fields.ts'
 import { problemResponse } from '../http/problem.ts'
 import { validationHook } from '../http/validation.ts'
 import { seckillDeps } from './seckill.ts'
@@ -82,14 +83,14 @@ const NewVoucherBody = z.object({
   title: z.string().min(1).max(128),
   subTitle: z.string().max(255).default(''),
   rules: z.string().max(2000).default(''),
-  payValue: z.number().int().min(0).openapi({ description: 'fen' }),
-  actualValue: z.number().int().min(0).openapi({ description: 'fen' }),
+  payValue: Int4().openapi({ description: 'fen' }),
+  actualValue: Int4().openapi({ description: 'fen' }),
 })
 
 const NewSeckillBody = NewVoucherBody.extend({
   stock: z.number().int().min(0).max(10_000_000),
-  beginAt: z.iso.datetime({ offset: true }),
-  endAt: z.iso.datetime({ offset: true }),
+  beginAt: DateTimeInput,
+  endAt: DateTimeInput,
   perUserLimit: z.number().int().min(1).max(100).default(1),
 })
 
@@ -212,6 +213,7 @@ const routes = {
         },
       },
       ...adminErrors,
+      404: problemResponse('NOT_FOUND: no such flash-sale voucher'),
     },
   }),
   relay: createRoute({

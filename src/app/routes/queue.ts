@@ -28,6 +28,9 @@ const common = {
   request: { params: TopicParams, headers: signature },
   responses: {
     200: { description: 'Processed', content: { 'application/json': { schema: Ack } } },
+    400: problemResponse(
+      'VALIDATION_FAILED: not a failure callback / undecodable source (dead-letter route; non-retryable)'
+    ),
     401: problemResponse('Missing or invalid signature'),
     404: problemResponse('No consumer for this topic'),
     489: problemResponse('Will never succeed: do not retry (QStash dead-letters it at once)'),
@@ -105,15 +108,25 @@ export const queue = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
     const topic = c.req.valid('param').topic
     const handler = topicHandler(c, topic)
     if (!handler) return unknownTopic(c) as never
-    const callback = FailureCallback.safeParse(parseJson(raw))
-    if (!callback.success) {
-      return problem(c, 400, 'VALIDATION_FAILED', 'Not a failure callback') as never
+    // Junk never becomes a 500: QStash would call back again and again. A body that is not a
+    // failure callback, or whose source message cannot be decoded, is refused for good.
+    let letter: { body: unknown; cb: z.infer<typeof FailureCallback>; response: string }
+    try {
+      const callback = FailureCallback.safeParse(parseJson(raw))
+      if (!callback.success)
+        return nonRetryable(c, 400, 'VALIDATION_FAILED', 'Not a failure callback')
+      const cb = callback.data
+      const response = cb.body ? decodeBase64(cb.body).slice(0, 200) : ''
+      letter = { body: parseJson(decodeBase64(cb.sourceBody)), cb, response }
+    } catch (e) {
+      const what =
+        e instanceof PermanentFailure ? 'Not a failure callback' : 'Undecodable sourceBody'
+      return nonRetryable(c, 400, 'VALIDATION_FAILED', what)
     }
-    const cb = callback.data
-    const response = cb.body ? decodeBase64(cb.body).slice(0, 200) : ''
+    const { cb, response } = letter
     await handler.deadLetter({
       topic,
-      body: parseJson(decodeBase64(cb.sourceBody)),
+      body: letter.body,
       messageId: cb.sourceMessageId,
       attempt: cb.retried,
       reason: `HTTP ${cb.status ?? '?'}${response ? `: ${response}` : ''}`,
@@ -138,6 +151,10 @@ async function authenticated(c: Ctx): Promise<string | Response> {
   return raw
 }
 
+function nonRetryable(c: Ctx, status: 400, code: string, title: string): never {
+  return problem(c, status, code, title, {}, { 'upstash-nonretryable-error': 'true' }) as never
+}
+
 function topicHandler(c: Ctx, topic: string): TopicHandler<unknown> | undefined {
   return c.var.deps.topics[topic] as TopicHandler<unknown> | undefined
 }
@@ -154,6 +171,9 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** Strict: throws on anything but base64 of UTF-8 text. */
 function decodeBase64(b64: string): string {
-  return new TextDecoder().decode(Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0)))
+  return new TextDecoder('utf-8', { fatal: true }).decode(
+    Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0))
+  )
 }

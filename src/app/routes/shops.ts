@@ -168,8 +168,17 @@ const nearby = createRoute({
   request: {
     query: z.object({
       typeId: IdString,
-      lng: z.coerce.number().min(-180).max(180).openapi({ example: 120.149993 }),
-      lat: z.coerce.number().min(-85.05112878).max(85.05112878).openapi({ example: 30.334229 }),
+      // Required (z.coerce would otherwise be documented as optional and nullable).
+      lng: z.coerce
+        .number()
+        .min(-180)
+        .max(180)
+        .openapi({ type: 'number', param: { required: true }, example: 120.149993 }),
+      lat: z.coerce
+        .number()
+        .min(-85.05112878)
+        .max(85.05112878)
+        .openapi({ type: 'number', param: { required: true }, example: 30.334229 }),
       ...Paging,
     }),
   },

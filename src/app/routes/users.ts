@@ -2,11 +2,15 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { User } from '../../domain/ports/users.ts'
 import { requireUser } from '../http/auth.ts'
 import type { AppEnv } from '../http/env.ts'
+import { fitsInt8 } from '../http/fields.ts'
 import { problem, problemResponse } from '../http/problem.ts'
 import { validationHook } from '../http/validation.ts'
 
 /** Decimal id strings (64-bit ids do not survive JSON numbers). */
-export const IdString = z.string().regex(/^[1-9]\d{0,18}$/, 'expected a decimal id')
+export const IdString = z
+  .string()
+  .regex(/^[1-9]\d{0,18}$/, 'expected a decimal id')
+  .refine(fitsInt8, 'expected a decimal id of at most 9223372036854775807')
 
 export const PublicUserSchema = z
   .object({

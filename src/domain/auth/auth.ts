@@ -53,9 +53,15 @@ export function describeTier(tier: WindowTier): string {
 
 /**
  * Sends a fresh one-time login code to `rawPhone`, unless a send tier refuses it
- * (DomainError RATE_LIMITED with `retryAfterMs` and the refusing `tier`).
+ * (DomainError RATE_LIMITED with `retryAfterMs` and the refusing `tier`). `beforeSend` runs once
+ * the phone's throttle has passed, right before the code is issued (e.g. client/global budgets,
+ * see abuse.ts); it refuses by throwing.
  */
-export async function requestCode(deps: AuthDeps, rawPhone: string) {
+export async function requestCode(
+  deps: AuthDeps,
+  rawPhone: string,
+  beforeSend?: () => Promise<void>
+) {
   const phone = phoneOrThrow(rawPhone)
   const { policy } = deps
   if (policy.sendTiers.length > 0) {
@@ -72,6 +78,7 @@ export async function requestCode(deps: AuthDeps, rawPhone: string) {
       )
     }
   }
+  await beforeSend?.()
   const code = deps.ids.digits(policy.codeDigits)
   await deps.codes.issue(phone, code, policy.codeTtlMs)
   await deps.sender.send(phone, code)

@@ -18,8 +18,10 @@ export interface LoginCodes {
   issue(phone: string, code: string, ttlMs: number): Promise<void>
   /**
    * Checks `code` and, if it matches, consumes it — check and consume are one atomic step, so a
-   * code works once even under concurrent attempts. A mismatch counts a failure; reaching
-   * `maxFailures` locks the phone for `lockMs` and discards its code.
+   * code works once even under concurrent attempts. A mismatch while a code is issued counts a
+   * failure (with no live code nothing counts, so nobody can lock out a phone that has no code);
+   * reaching `maxFailures` locks the phone for `lockMs` and discards its code. Safe against a
+   * retried call: an adapter whose transport may resend a call returns the first outcome.
    */
   verify(phone: string, code: string, policy: CodePolicy): Promise<CodeCheck>
 }

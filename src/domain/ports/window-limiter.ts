@@ -16,4 +16,6 @@ export interface WindowLimiter {
    * older than the longest window are forgotten.
    */
   hit(key: string, tiers: readonly WindowTier[]): Promise<TierVerdict>
+  /** The verdict `hit` would give now, recording nothing (e.g. "has this client failed too often?"). */
+  peek(key: string, tiers: readonly WindowTier[]): Promise<TierVerdict>
 }

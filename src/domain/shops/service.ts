@@ -169,28 +169,52 @@ export class ShopService {
   }
 
   /**
-   * Replaces a shop's editable fields (admin); NOT_FOUND when absent. The entry is deleted before
-   * the update (so an unreachable Redis fails the call before anything changes) and after it (the
-   * delete that counts). Rejects with DependencyUnavailable('redis') when Redis failed in between:
-   * the row changed, PUT is idempotent, so the caller retries (meanwhile the old entry lives at
-   * most its TTL).
+   * Replaces a shop's editable fields (admin); NOT_FOUND when absent. The GEO index is written
+   * first: the new position goes into the new type's set before the row changes, so an
+   * unreachable Redis fails the call while nothing changed; if the row update then fails, the old
+   * position is put back (compensation). After the row changed, the entry is deleted and the member
+   * leaves every other type's set. Rejects with DependencyUnavailable('redis') when Redis failed
+   * after the row changed: PUT is idempotent and each retry repairs the index whole (it removes the
+   * member from every other type), so the caller retries (the old cache entry lives at most its TTL).
    */
   async update(id: string, input: ShopInput): Promise<Shop> {
     this.#requireRedis()
-    await this.#requireType(input.typeId)
+    const types = await this.#requireType(input.typeId)
     if (!isDecimalId(id)) throw new DomainError('NOT_FOUND', 'No such shop', { id })
+    const { geo, repo } = this.#d
+    const before = await repo.findById(id)
+    if (!before) throw new DomainError('NOT_FOUND', 'No such shop', { id })
     // Delete first as well: it fails fast (before the row changes) when Redis is unreachable.
     await this.#d.cache.invalidate(shopKeys.shop(id))
-    const changed = await this.#d.repo.update(id, input)
-    if (!changed) throw new DomainError('NOT_FOUND', 'No such shop', { id })
-    const { before, after } = changed
-    const { geo } = this.#d
+    const position = (s: { lng: number; lat: number }) => [{ member: id, lng: s.lng, lat: s.lat }]
+    await geo.add(shopKeys.geo(input.typeId), position(input))
+    let changed: Awaited<ReturnType<ShopRepository['update']>>
+    try {
+      changed = await repo.update(id, input)
+    } catch (e) {
+      await this.#restorePosition(before, input.typeId)
+      throw e
+    }
+    if (!changed) {
+      await this.#restorePosition(before, input.typeId)
+      throw new DomainError('NOT_FOUND', 'No such shop', { id })
+    }
+    const others = types.filter((t) => t.id !== changed.after.typeId)
     await Promise.all([
       this.#d.cache.invalidate(shopKeys.shop(id)),
-      before.typeId === after.typeId ? undefined : geo.remove(shopKeys.geo(before.typeId), [id]),
-      geo.add(shopKeys.geo(after.typeId), [{ member: id, lng: after.lng, lat: after.lat }]),
+      ...others.map((t) => geo.remove(shopKeys.geo(t.id), [id])),
     ])
-    return after
+    return changed.after
+  }
+
+  /** Compensation of update's index-first write: the member back where the row still says. */
+  async #restorePosition(before: Shop, newTypeId: string): Promise<void> {
+    const { geo } = this.#d
+    const point = [{ member: before.id, lng: before.lng, lat: before.lat }]
+    await Promise.all([
+      geo.add(shopKeys.geo(before.typeId), point),
+      newTypeId === before.typeId ? undefined : geo.remove(shopKeys.geo(newTypeId), [before.id]),
+    ])
   }
 
   /** Rebuilds the Bloom filter and GEO sets unless both are complete. */
@@ -265,7 +289,7 @@ export class ShopService {
     if (this.#d.local.redisDown(this.#d.clock.now())) throw new DependencyUnavailable('redis')
   }
 
-  async #requireType(typeId: string): Promise<void> {
+  async #requireType(typeId: string): Promise<ShopType[]> {
     const types = (await this.listTypes()).value ?? []
     if (!types.some((t) => t.id === typeId)) {
       throw new DomainError('VALIDATION_FAILED', 'No such shop type', {
@@ -273,5 +297,6 @@ export class ShopService {
         typeId,
       })
     }
+    return types
   }
 }
