@@ -14,6 +14,7 @@ import { blogRoutes } from './routes/blogs.ts'
 import { feedRoutes } from './routes/feed.ts'
 import { followRoutes } from './routes/follows.ts'
 import { health } from './routes/health.ts'
+import { hmdpImages, hmdpRoutes } from './routes/hmdp/index.ts'
 import { orderRoutes } from './routes/orders.ts'
 import { queue } from './routes/queue.ts'
 import { seckillHotPath } from './routes/seckill.ts'
@@ -84,6 +85,10 @@ export function createApp(container: Container, options: AppOptions = {}) {
   app.route('/', signInRoutes)
   app.route('/', statsRoutes)
   app.route('/', queue)
+  // The original hmdp web pages' API (issue 12): HMDP_COMPAT=on|off, HMDP_PREFIX (default none).
+  if (container.config.hmdp.enabled) {
+    app.route(container.config.hmdp.prefix || '/', hmdpRoutes).route('/', hmdpImages)
+  }
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

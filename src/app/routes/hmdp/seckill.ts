@@ -1,0 +1,85 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import { DomainError } from '../../../domain/errors.ts'
+import type { RateVerdict } from '../../../domain/ports/rate-limiter.ts'
+import { reserve } from '../../../domain/seckill/seckill.ts'
+import { sessionToken } from '../../http/auth.ts'
+import type { AppEnv } from '../../http/env.ts'
+import { seckillDeps } from '../seckill.ts'
+import {
+  hmdpValidationHook,
+  IdParam,
+  loginRequired,
+  me,
+  messageOf,
+  ok,
+  okResponse,
+  refuse,
+  responses,
+  TAG,
+} from './envelope.ts'
+
+const OPEN: RateVerdict = { success: true, limit: 0, remaining: 0, resetAt: 0 }
+
+const route = createRoute({
+  method: 'post',
+  path: '/voucher-order/seckill/{id}',
+  tags: [TAG],
+  summary: 'Buy a flash-sale voucher; `data` is the order id (a string)',
+  description:
+    'The same admission as `POST /vouchers/{id}/seckill` (rate limits per session and global, then one atomic Lua step: window, per-user limit, stock, outbox; persisted through the queue). Refusals, HTTP 200: "库存不足" (SOLD_OUT), "不允许重复下单" (ALREADY_PURCHASED), "秒杀尚未开始！", "秒杀已经结束！", "优惠券不存在", "操作太频繁，请稍后再试" (RATE_LIMITED, Retry-After). An `Idempotency-Key` replays the first outcome.',
+  security: [{ bearerAuth: [] }],
+  middleware: [loginRequired] as const,
+  request: {
+    params: IdParam,
+    headers: z.object({
+      'idempotency-key': z
+        .string()
+        .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'up to 64 of A-Z a-z 0-9 _ . : -')
+        .optional(),
+    }),
+  },
+  responses: {
+    200: okResponse(
+      z.string().openapi({ example: '1264871526048645121' }),
+      'HmdpOrderId',
+      'Reserved'
+    ),
+    400: responses.badRequest,
+    401: responses.unauthorized,
+    503: responses.unavailable,
+  },
+})
+
+export const hmdpSeckill = new OpenAPIHono<AppEnv>({ defaultHook: hmdpValidationHook }).openapi(
+  route,
+  async (c) => {
+    const deps = c.var.deps
+    const token = sessionToken(c.req.header('authorization'))!
+    // The session was read by the global middleware; the buckets and the order id share a round trip.
+    const [perUser, global, orderId] = await Promise.all([
+      deps.userLimiter?.limit(`s:${token}`) ?? OPEN,
+      deps.globalLimiter?.limit('all') ?? OPEN,
+      deps.ids.next('order'),
+    ])
+    const refused = [perUser, global].find((v) => !v.success)
+    if (refused) {
+      const retryAfterMs = Math.max(0, refused.resetAt - deps.clock.now())
+      throw new DomainError('RATE_LIMITED', 'too many requests', { retryAfterMs })
+    }
+    try {
+      const result = await reserve(seckillDeps(deps), {
+        voucherId: c.req.valid('param').id,
+        userId: me(c),
+        orderId,
+        idempotencyKey: c.req.valid('header')['idempotency-key'],
+      })
+      if (result.replayed) c.header('idempotent-replayed', 'true')
+      return ok(c, result.orderId)
+    } catch (e) {
+      if (e instanceof DomainError && e.code === 'NOT_FOUND') {
+        return refuse(c, 200, messageOf(e, { NOT_FOUND: '优惠券不存在' }), 'VOUCHER_NOT_FOUND')
+      }
+      throw e
+    }
+  }
+)
