@@ -71,7 +71,13 @@ function disc(color: Rgb, size = 48) {
 }
 
 function hex([r, g, b]: Rgb, k = 1): string {
-  return `#${[r, g, b].map((v) => Math.round(v * k).toString(16).padStart(2, '0')).join('')}`
+  return `#${[r, g, b]
+    .map((v) =>
+      Math.round(v * k)
+        .toString(16)
+        .padStart(2, '0')
+    )
+    .join('')}`
 }
 
 /** A 320×240 cover card: gradient in the type's colour, a variant pattern and the type's name. */
