@@ -87,7 +87,7 @@ function cover(t: (typeof TYPES)[number], n: number): string {
     const cy = (n * 37 + i * 71) % 240
     return `<circle cx="${cx}" cy="${cy}" r="${30 + ((n + i) % 4) * 14}" fill="#fff" fill-opacity=".18"/>`
   }).join('')
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="320" height="240" viewBox="0 0 320 240"><defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="${hex(t.color)}"/><stop offset="1" stop-color="${hex(t.color, 0.6)}"/></linearGradient></defs><rect width="320" height="240" fill="url(#g)"/>${circles}<text x="160" y="130" font-family="sans-serif" font-size="30" fill="#fff" text-anchor="middle">${t.name} ${n}</text></svg>\n`
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="320" height="240" viewBox="0 0 320 240"><title>${t.name} ${n}</title><defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="${hex(t.color)}"/><stop offset="1" stop-color="${hex(t.color, 0.6)}"/></linearGradient></defs><rect width="320" height="240" fill="url(#g)"/>${circles}<text x="160" y="130" font-family="sans-serif" font-size="30" fill="#fff" text-anchor="middle">${t.name} ${n}</text></svg>\n`
 }
 
 function write(path: string, data: string | Uint8Array) {
