@@ -129,7 +129,7 @@ export function messageOf(e: DomainError, overrides: Partial<Record<ErrorCode, s
 
 /** Turns thrown errors into the envelope: refusals 200, logged out 401, faults 503, bugs 500. */
 export function hmdpErrorHandler(err: Error, c: Context<AppEnv>): Response {
-  const log = (): Logger | undefined => c.var.deps?.log
+  const log: Logger | undefined = c.var.deps?.log
   if (err instanceof DomainError) {
     const status = STATUS[err.code] ?? 200
     const retryAfterMs = err.details?.retryAfterMs
@@ -137,14 +137,19 @@ export function hmdpErrorHandler(err: Error, c: Context<AppEnv>): Response {
       typeof retryAfterMs === 'number'
         ? { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) }
         : {}
-    if (status >= 500) log()?.warn('dependency failure', { code: err.code, ...errorFields(err) })
+    if (status >= 500) log?.warn('dependency failure', { code: err.code, ...errorFields(err) })
     return refuse(c, status, messageOf(err), err.code, headers)
   }
   if (err instanceof HTTPException && err.status < 500) {
-    const code = /json/i.test(err.message) ? 'MALFORMED_JSON' : 'BAD_REQUEST'
+    const code =
+      err.status === 415
+        ? 'UNSUPPORTED_MEDIA_TYPE'
+        : /json/i.test(err.message)
+          ? 'MALFORMED_JSON'
+          : 'BAD_REQUEST'
     return refuse(c, err.status as ContentfulStatusCode, '请求格式错误', code)
   }
-  log()?.error('unhandled error', { requestId: c.get('requestId'), ...errorFields(err) })
+  log?.error('unhandled error', { requestId: c.get('requestId'), ...errorFields(err) })
   return refuse(c, 500, '服务器异常', 'INTERNAL')
 }
 
