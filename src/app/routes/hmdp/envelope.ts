@@ -22,6 +22,10 @@ export const envelope = <T extends z.ZodType>(data: T, name: string) =>
       data: data.nullable(),
       total: z.number().int().nullable(),
       code: z.string().optional().openapi({ description: 'Stable error code (refusals only)' }),
+      errors: z
+        .array(z.object({ path: z.string(), message: z.string() }))
+        .optional()
+        .openapi({ description: 'VALIDATION_FAILED: each malformed field, e.g. query.current' }),
     })
     .openapi(name)
 
@@ -157,8 +161,15 @@ export function hmdpErrorHandler(err: Error, c: Context<AppEnv>): Response {
 // biome-ignore lint/suspicious/noExplicitAny: shared by routes of every input type
 export const hmdpValidationHook: Hook<any, AppEnv, any, any> = (res, c) => {
   if (res.success) return
-  const fields = res.error.issues.map((i) => [res.target, ...i.path.map(String)].join('.'))
-  return refuse(c, 400, `参数错误: ${fields.join(', ')}`, 'VALIDATION_FAILED')
+  const errors = res.error.issues.map((issue) => ({
+    path: [res.target, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }))
+  const body = {
+    ...failure(`参数错误: ${errors.map((e) => e.path).join(', ')}`, 'VALIDATION_FAILED'),
+    errors,
+  }
+  return c.json(body, 400)
 }
 
 /**
