@@ -645,6 +645,38 @@ describe.each(appKinds(inject('services')))('hmdp-compatible API [%s]', (kind) =
     expect(json.body).toMatchObject({ success: false, code: 'UNSUPPORTED_MEDIA_TYPE' })
     expect((await fetch(`${app.url}/imgs/blogs/1/1/AAAAAAAAAAAAAAAAAAAAAA.png`)).status).toBe(404)
   })
+
+  it.runIf(kind === 'real')(
+    'Redis down: protected calls and purchases answer 503 in the envelope and reserve nothing',
+    async () => {
+      const id = await createSale({ stock: 5 })
+      await app.stack!.gateway.suspend()
+      try {
+        const calls: [string, string][] = [
+          ['GET', '/user/me'],
+          ['POST', `/voucher-order/seckill/${id}`],
+          ['GET', '/blog/of/follow'],
+        ]
+        for (const [method, path] of calls) {
+          const a = await api(method, path, { who: carol })
+          expect(a.status, `${method} ${path}`).toBe(503)
+          expect(a.body).toMatchObject({
+            success: false,
+            errorMsg: '服务繁忙，请稍后再试',
+            data: null,
+            code: 'DEPENDENCY_UNAVAILABLE',
+          })
+        }
+      } finally {
+        await app.stack!.gateway.resume()
+      }
+      const deps = await app.deps()
+      expect((await deps.ledger.audit(id, false))?.stock).toBe(5)
+      expect(success(await api('POST', `/voucher-order/seckill/${id}`, { who: carol }))).toMatch(
+        DECIMAL
+      )
+    }
+  )
 })
 
 describe('hmdp-compatible API switches', () => {
