@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import { DomainError } from '../../../domain/errors.ts'
 import { isDecimalId } from '../../../domain/ids.ts'
 import {
   blogsOf,
@@ -24,6 +25,7 @@ import {
   refuse,
   responses,
   TAG,
+  viewer,
 } from './envelope.ts'
 import { BlogSchema, blogJson, UserSchema, userJson } from './shapes.ts'
 
@@ -202,8 +204,7 @@ const routes = {
 export const hmdpBlogs = new OpenAPIHono<AppEnv>({ defaultHook: hmdpValidationHook })
   .openapi(routes.hot, async (c) => {
     const { current } = c.req.valid('query')
-    const viewer = c.var.session?.user.id ?? null
-    const blogs = await hotBlogs(socialDeps(c.var.deps), current, BLOGS_PER_PAGE, viewer)
+    const blogs = await hotBlogs(socialDeps(c.var.deps), current, BLOGS_PER_PAGE, viewer(c))
     return ok(c, blogs.map(blogJson))
   })
   .openapi(routes.ofMe, async (c) => {
@@ -252,14 +253,12 @@ export const hmdpBlogs = new OpenAPIHono<AppEnv>({ defaultHook: hmdpValidationHo
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean)
-    const bad = (msg: string, field: string) =>
-      refuse(c, 200, msg, 'VALIDATION_FAILED', { 'x-field': field })
-    if (!title || title.length > 100) return bad('标题不能为空（最多100字）', 'title')
-    if (!content || content.length > 5000) return bad('内容不能为空（最多5000字）', 'content')
-    if (!isDecimalId(shopId)) return bad('请选择关联商户', 'shopId')
-    if (images.length > 9) return bad('最多9张图片', 'images')
-    if (images.some((i) => i.length > 512 || !IMAGE_REF.test(i)))
-      return bad('图片地址无效', 'images')
+    const bad = (msg: string) => refuse(c, 200, msg, 'VALIDATION_FAILED')
+    if (!title || title.length > 100) return bad('标题不能为空（最多100字）')
+    if (!content || content.length > 5000) return bad('内容不能为空（最多5000字）')
+    if (!isDecimalId(shopId)) return bad('请选择关联商户')
+    if (images.length > 9) return bad('最多9张图片')
+    if (images.some((i) => i.length > 512 || !IMAGE_REF.test(i))) return bad('图片地址无效')
     try {
       const blog = await createBlog(socialDeps(c.var.deps), me(c), {
         shopId,
@@ -269,8 +268,7 @@ export const hmdpBlogs = new OpenAPIHono<AppEnv>({ defaultHook: hmdpValidationHo
       })
       return ok(c, blog.id)
     } catch (e) {
-      const field = (e as { details?: { field?: unknown } }).details?.field
-      if (field === 'shopId') return bad('商户不存在', 'shopId')
+      if (e instanceof DomainError && e.details?.field === 'shopId') return bad('商户不存在')
       throw e
     }
   })
