@@ -648,6 +648,20 @@ describe.each(appKinds(inject('services')))('hmdp-compatible API [%s]', (kind) =
 
   // The stand-in gateway can be suspended; the embedded app has no outage to simulate.
   if (kind === 'real') {
+    it('a purchase costs at most 2 Redis HTTP round trips, like the native hot path', async () => {
+      const id = await createSale({ stock: 10 })
+      const buyers = await makeUsers(app, 4)
+      const gateway = app.stack!.gateway
+      success(await api('POST', `/voucher-order/seckill/${id}`, { who: buyers[0] })) // warm
+      await app.settle()
+      for (const who of buyers.slice(1)) {
+        gateway.resetStats()
+        expect(success(await api('POST', `/voucher-order/seckill/${id}`, { who }))).toMatch(DECIMAL)
+        expect(gateway.stats().requests).toBeLessThanOrEqual(2)
+      }
+      await app.settle()
+    })
+
     it('Redis down: protected calls and purchases answer 503 in the envelope and reserve nothing', async () => {
       const id = await createSale({ stock: 5 })
       await app.stack!.gateway.suspend()

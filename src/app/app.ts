@@ -14,7 +14,7 @@ import { blogRoutes } from './routes/blogs.ts'
 import { feedRoutes } from './routes/feed.ts'
 import { followRoutes } from './routes/follows.ts'
 import { health } from './routes/health.ts'
-import { hmdpImages, hmdpRoutes } from './routes/hmdp/index.ts'
+import { hmdpImages, hmdpRoutes, hmdpSeckill } from './routes/hmdp/index.ts'
 import { orderRoutes } from './routes/orders.ts'
 import { queue } from './routes/queue.ts'
 import { seckillHotPath } from './routes/seckill.ts'
@@ -65,6 +65,7 @@ export function createApp(container: Container, options: AppOptions = {}) {
   // The flash-sale hot path authenticates itself (its session read shares one pipelined Redis
   // request with the rate limits), so it is mounted before the global session middleware.
   app.route('/', seckillHotPath)
+  if (container.config.hmdp.enabled) app.route(container.config.hmdp.prefix || '/', hmdpSeckill)
   app.use(loadSession)
   // Unique visitors: successful GET page views, recorded after the response (UV_TRACKING).
   app.use(trackVisitors)
