@@ -19,6 +19,7 @@ import { blogRoutes } from './routes/blogs.ts'
 import { feedRoutes } from './routes/feed.ts'
 import { followRoutes } from './routes/follows.ts'
 import { health } from './routes/health.ts'
+import { hmdpImages, hmdpRoutes, hmdpSeckill } from './routes/hmdp/index.ts'
 import { orderRoutes } from './routes/orders.ts'
 import { queue } from './routes/queue.ts'
 import { seckillHotPath } from './routes/seckill.ts'
@@ -74,6 +75,7 @@ export function createApp(container: Container, options: AppOptions = {}) {
   // The flash-sale hot path authenticates itself (its session read shares one pipelined Redis
   // request with the rate limits), so it is mounted before the global session middleware.
   app.route('/', seckillHotPath)
+  if (container.config.hmdp.enabled) app.route(container.config.hmdp.prefix || '/', hmdpSeckill)
   app.use(loadSession)
   // Unique visitors: successful GET page views, recorded after the response (UV_TRACKING).
   app.use(trackVisitors)
@@ -99,6 +101,10 @@ export function createApp(container: Container, options: AppOptions = {}) {
   app.route('/', signInRoutes)
   app.route('/', statsRoutes)
   app.route('/', queue)
+  // The original hmdp web pages' API (issue 12): HMDP_COMPAT=on|off, HMDP_PREFIX (default none).
+  if (container.config.hmdp.enabled) {
+    app.route(container.config.hmdp.prefix || '/', hmdpRoutes).route('/', hmdpImages)
+  }
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

@@ -123,6 +123,12 @@ const EnvSchema = z.object({
   BLOOM_EXPECTED_SHOPS: count(100_000).pipe(z.number().min(1)),
   BLOOM_FP_RATE: z.coerce.number().gt(0).lt(1).default(0.01),
   SEED_DEMO_DATA: z.enum(['auto', 'true', 'false']).default('auto'),
+  HMDP_COMPAT: z.enum(['on', 'off']).default('on'),
+  HMDP_PREFIX: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9_-]+)*$/, 'expected empty or a path such as /api')
+    .default(''),
+  UPLOAD_MAX_BYTES: count(2 * 1024 * 1024).pipe(z.number().min(1)),
 })
 
 export interface AppConfig {
@@ -177,6 +183,8 @@ export interface AppConfig {
     /** Seed the demo data set into an empty database on `npm start` (default: in development). */
     seedDemoData: boolean
   }
+  /** The original hmdp web pages' API (src/app/routes/hmdp): HMDP_COMPAT, HMDP_PREFIX, UPLOAD_MAX_BYTES. */
+  hmdp: { enabled: boolean; prefix: string; uploadMaxBytes: number }
 }
 
 export class ConfigError extends Error {
@@ -291,6 +299,11 @@ export function loadConfig(env: Record<string, unknown>): AppConfig {
           : undefined,
       seedDemoData:
         e.SEED_DEMO_DATA === 'auto' ? e.APP_ENV === 'development' : e.SEED_DEMO_DATA === 'true',
+    },
+    hmdp: {
+      enabled: e.HMDP_COMPAT === 'on',
+      prefix: e.HMDP_PREFIX,
+      uploadMaxBytes: e.UPLOAD_MAX_BYTES,
     },
   }
 }

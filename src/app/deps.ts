@@ -4,6 +4,7 @@
  * (else in-process delivery), Neon Postgres when DATABASE_URL is set (else the platform's embedded
  * database, PGlite on Node).
  */
+import { MemoryBlobStore } from '../adapters/memory/blobs.ts'
 import { MemoryCacheStore } from '../adapters/memory/cache-store.ts'
 import { MemoryFeedInbox } from '../adapters/memory/feed.ts'
 import { MemoryFollowIndex } from '../adapters/memory/follows.ts'
@@ -30,6 +31,7 @@ import {
 import { DrizzleShopRepository } from '../adapters/postgres/shop-repository.ts'
 import { DrizzleUserRepository } from '../adapters/postgres/user-repository.ts'
 import { createQStashClient, QStashQueue, QStashVerifier } from '../adapters/qstash/queue.ts'
+import { isR2Bucket, R2BlobStore } from '../adapters/r2/blobs.ts'
 import { SystemClock } from '../adapters/system/clock.ts'
 import { LogCodeSender } from '../adapters/system/code-sender.ts'
 import { UpstashCacheStore } from '../adapters/upstash/cache-store.ts'
@@ -50,6 +52,7 @@ import { UpstashWindowLimiter } from '../adapters/upstash/window-limiter.ts'
 import { BloomFilter, type BloomShape, bloomShape } from '../domain/cache/bloom.ts'
 import { CacheClient } from '../domain/cache/client.ts'
 import { LocalCache } from '../domain/cache/local.ts'
+import type { BlobStore } from '../domain/ports/blobs.ts'
 import type { BlogRepository } from '../domain/ports/blogs.ts'
 import type { CacheStore } from '../domain/ports/cache.ts'
 import type { Clock } from '../domain/ports/clock.ts'
@@ -122,6 +125,8 @@ export interface Deps extends RedisBacked {
   profiles: ProfileDirectory
   /** Shops and shop types: cached reads, GEO search, cache-aside writes. */
   shops: ShopService
+  /** Uploaded photos: R2 (binding IMAGES) on Workers, a directory under DATA_DIR on Node. */
+  blobs: BlobStore
   topics: TopicHandlers
   probes: Probe[]
   /** Hands off work that must finish after the response (Workers: waitUntil). Never leave a floating promise. */
@@ -139,6 +144,8 @@ export interface Platform {
   embeddedDatabase?: (config: AppConfig) => Promise<DatabaseHandle>
   /** Runs once on every long-lived database handle (Node: apply migrations, seed demo data). */
   prepareDatabase?: (handle: DatabaseHandle, config: AppConfig) => Promise<void>
+  /** Node: where uploads live when there is no R2 binding (a directory under DATA_DIR). */
+  embeddedBlobs?: (config: AppConfig) => BlobStore
 }
 
 export interface ContainerOptions {
@@ -193,6 +200,10 @@ export async function createContainer(
     if (missing.length > 0) throw new ConfigError(missing.map((m) => `${m} is required here`))
   }
   const clock = options.clock ?? new SystemClock()
+  // Uploaded photos: the Worker's R2 binding IMAGES, else the platform's own, else memory.
+  const blobs: BlobStore = isR2Bucket(env.IMAGES)
+    ? new R2BlobStore(env.IMAGES)
+    : (platform.embeddedBlobs?.(config) ?? new MemoryBlobStore())
   const topicsFor = options.topics ?? (() => ({}))
   const probes: Probe[] = []
 
@@ -365,6 +376,7 @@ export async function createContainer(
       follows: new DrizzleFollowRepository(db.db),
       profiles: new DrizzleProfileDirectory(db.db),
       shops: shopService({ ...kv, clock, config, db, cacheStore, geo, local, bloom, background }),
+      blobs,
       probes: [...probes, { name: 'database', adapter: db.driver, check: () => db.ping() }],
       background,
     }

@@ -5,9 +5,11 @@
  */
 import { type ServerType, serve } from '@hono/node-server'
 import type { ExecutionContext } from 'hono'
+import { MemoryBlobStore } from '../adapters/memory/blobs.ts'
 import { createDatabase } from '../adapters/postgres/db.ts'
 import { migrateDatabase } from '../adapters/postgres/migrate.ts'
 import { seedDemoShops } from '../adapters/postgres/seed.ts'
+import { DirectoryBlobStore } from '../adapters/system/directory-blobs.ts'
 import { DirectoryAssets } from '../adapters/system/file-assets.ts'
 import { createApp } from './app.ts'
 import { type Container, type ContainerOptions, createContainer } from './deps.ts'
@@ -45,6 +47,11 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
             ? { driver: 'pglite' }
             : { driver: 'pglite', dataDir: `${config.dataDir}/pglite` }
         ),
+      // Uploads under DATA_DIR/blobs (kept in memory with DATA_DIR=:memory:).
+      embeddedBlobs: (config) =>
+        config.dataDir === ':memory:'
+          ? new MemoryBlobStore()
+          : new DirectoryBlobStore(`${config.dataDir}/blobs`),
       prepareDatabase: async (handle, config) => {
         await migrateDatabase(handle)
         // First run: the demo shops (SEED_DEMO_DATA, default on in development).

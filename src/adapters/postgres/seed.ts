@@ -418,7 +418,8 @@ export async function seedDemoShops(db: Database): Promise<SeedResult> {
         list.slice(i, i + 100).map((s, j) => ({
           typeId: typeId.get(s.type)!,
           name: s.name,
-          images: [`/imgs/shops/${s.type}-${((i + j) % 12) + 1}.jpg`],
+          // Real files under public/imgs/shops (scripts/gen-images.ts): a cover and two more.
+          images: [0, 1, 2].map((k) => `/imgs/shops/${s.type}-${((i + j + k) % 12) + 1}.svg`),
           area: s.area,
           address: s.address,
           lng: s.lng,

@@ -1,0 +1,94 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import { readSession, renewIfDue } from '../../../domain/auth/auth.ts'
+import { DomainError } from '../../../domain/errors.ts'
+import type { RateVerdict } from '../../../domain/ports/rate-limiter.ts'
+import { reserve } from '../../../domain/seckill/seckill.ts'
+import { authDeps, sessionToken } from '../../http/auth.ts'
+import type { AppEnv } from '../../http/env.ts'
+import { seckillDeps } from '../seckill.ts'
+import {
+  hmdpValidationHook,
+  IdParam,
+  messageOf,
+  ok,
+  okResponse,
+  refuse,
+  responses,
+  TAG,
+} from './envelope.ts'
+
+const OPEN: RateVerdict = { success: true, limit: 0, remaining: 0, resetAt: 0 }
+
+const route = createRoute({
+  method: 'post',
+  path: '/voucher-order/seckill/{id}',
+  tags: [TAG],
+  summary: 'Buy a flash-sale voucher; `data` is the order id (a string)',
+  description:
+    'The same admission as `POST /vouchers/{id}/seckill` (rate limits per session and global, then one atomic Lua step: window, per-user limit, stock, outbox; persisted through the queue). Refusals, HTTP 200: "库存不足" (SOLD_OUT), "不允许重复下单" (ALREADY_PURCHASED), "秒杀尚未开始！", "秒杀已经结束！", "优惠券不存在", "操作太频繁，请稍后再试" (RATE_LIMITED, Retry-After). An `Idempotency-Key` replays the first outcome. At most two Redis round trips, like the native route.',
+  security: [{ bearerAuth: [] }],
+  request: {
+    params: IdParam,
+    headers: z.object({
+      'idempotency-key': z
+        .string()
+        .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'up to 64 of A-Z a-z 0-9 _ . : -')
+        .optional(),
+    }),
+  },
+  responses: {
+    200: okResponse(
+      z.string().openapi({ example: '1264871526048645121' }),
+      'HmdpOrderId',
+      'Reserved'
+    ),
+    400: responses.badRequest,
+    401: responses.unauthorized,
+    503: responses.unavailable,
+  },
+})
+
+/**
+ * Like the native hot path, this route authenticates itself (it is mounted before the global
+ * session middleware): the session read, both rate limits and the order id share one pipelined
+ * Redis request, the reservation (with a due session renewal) is the second.
+ */
+export const hmdpSeckill = new OpenAPIHono<AppEnv>({ defaultHook: hmdpValidationHook }).openapi(
+  route,
+  async (c) => {
+    const deps = c.var.deps
+    const token = sessionToken(c.req.header('authorization'))
+    if (!token) return refuse(c, 401, '请先登录', 'UNAUTHORIZED')
+    const [session, perUser, global, orderId] = await Promise.all([
+      readSession(deps, token),
+      deps.userLimiter?.limit(`s:${token}`) ?? OPEN,
+      deps.globalLimiter?.limit('all') ?? OPEN,
+      deps.ids.next('order'),
+    ])
+    if (!session) return refuse(c, 401, '请先登录', 'UNAUTHORIZED')
+    const refused = [perUser, global].find((v) => !v.success)
+    if (refused) {
+      const retryAfterMs = Math.max(0, refused.resetAt - deps.clock.now())
+      throw new DomainError('RATE_LIMITED', 'too many requests', { retryAfterMs })
+    }
+    try {
+      const [result] = await Promise.all([
+        reserve(seckillDeps(deps), {
+          voucherId: c.req.valid('param').id,
+          userId: session.user.id,
+          orderId,
+          idempotencyKey: c.req.valid('header')['idempotency-key'],
+        }),
+        // Best effort: a failed renewal only means the session is renewed on a later request.
+        renewIfDue(authDeps(deps), session).catch(() => session),
+      ])
+      if (result.replayed) c.header('idempotent-replayed', 'true')
+      return ok(c, result.orderId)
+    } catch (e) {
+      if (e instanceof DomainError && e.code === 'NOT_FOUND') {
+        return refuse(c, 200, messageOf(e, { NOT_FOUND: '优惠券不存在' }), 'VOUCHER_NOT_FOUND')
+      }
+      throw e
+    }
+  }
+)
