@@ -5,6 +5,7 @@ import type { SeckillPolicy } from '../domain/seckill/seckill.ts'
 import { isTimeZone } from '../domain/social/calendar.ts'
 import type { SocialPolicy } from '../domain/social/policy.ts'
 import type { LogLevel } from './log.ts'
+import { readSmsConfig, type SmsConfig } from './sms-config.ts'
 
 const optionalText = z
   .string()
@@ -135,6 +136,8 @@ export interface AppConfig {
   /** Bearer token of the admin API (ADMIN_TOKEN); admin routes answer 403 while unset. */
   adminToken: string | undefined
   auth: AuthPolicy
+  /** Who delivers login codes (ALIYUN_SMS_* / SMS_WEBHOOK_*; see sms-config.ts). */
+  sms: SmsConfig
   /** Blogs, likes, follows, feed, sign-in and UV (APP_TIMEZONE, FEED_*, UV_TRACKING). */
   social: SocialPolicy
   seckill: SeckillPolicy & {
@@ -198,8 +201,11 @@ export function loadConfig(env: Record<string, unknown>): AppConfig {
     problems.push('QSTASH_TOKEN needs QSTASH_CURRENT_SIGNING_KEY and QSTASH_NEXT_SIGNING_KEY')
   if (qstash && !e.PUBLIC_URL)
     problems.push('QSTASH_TOKEN needs PUBLIC_URL (where QStash delivers)')
+  const sms = readSmsConfig(env, e.APP_ENV === 'production')
+  problems.push(...sms.problems)
   if (problems.length > 0) throw new ConfigError(problems)
   return {
+    sms: sms.sms,
     env: e.APP_ENV,
     logLevel: e.LOG_LEVEL,
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),

@@ -25,4 +25,8 @@ export class MemoryWindowLimiter implements WindowLimiter {
     events.push(now)
     return { allowed: true }
   }
+
+  async undoLast(key: string): Promise<void> {
+    this.#events.get(key)?.pop()
+  }
 }

@@ -26,7 +26,7 @@ const sendCode = createRoute({
   tags: ['auth'],
   summary: 'Send a one-time login code',
   description:
-    'Stores a 6-digit code (2 min) and sends it through the CodeSender. Throttled per phone by sliding windows (default 1/min, 5/5 min, 10/20 min); outside production the response carries `devCode`.',
+    'Sends a 6-digit code (valid 2 min) through the configured SMS sender (Aliyun SMS or a signed webhook) and stores it once the provider accepted it. Throttled per phone by sliding windows (default 1/min, 5/5 min, 10/20 min). If the provider refuses or is unreachable: 503 `DEPENDENCY_UNAVAILABLE` (`dependency: "sms"`), no code stored (an earlier one stays valid) and the throttle not charged. Outside production the response carries `devCode`.',
   request: { body: json(z.object({ phone: Phone })) },
   responses: {
     202: {
@@ -43,6 +43,7 @@ const sendCode = createRoute({
     },
     400: problemResponse('Invalid phone'),
     429: problemResponse('Too many codes for this phone (`tier`, Retry-After)'),
+    503: problemResponse('DEPENDENCY_UNAVAILABLE: the SMS provider (or Redis) failed; retry'),
   },
 })
 
