@@ -90,6 +90,13 @@ export function createApp(container: Container, options: AppOptions = {}) {
     scheme: 'bearer',
     description: 'Session token from POST /auth/login',
   })
+  app.openAPIRegistry.registerComponent('securitySchemes', 'sessionCookie', {
+    type: 'apiKey',
+    in: 'cookie',
+    name: '__Host-session',
+    description:
+      'Browser sessions (SESSION_COOKIE=on): set at login, HttpOnly; Secure; SameSite=Lax. Unsafe requests authenticated by it need an allowed Origin or Sec-Fetch-Site: same-origin, else 403 CSRF_REJECTED.',
+  })
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {

@@ -4,6 +4,7 @@ import type { CacheStrategy } from '../domain/cache/client.ts'
 import type { SeckillPolicy } from '../domain/seckill/seckill.ts'
 import { isTimeZone } from '../domain/social/calendar.ts'
 import type { SocialPolicy } from '../domain/social/policy.ts'
+import { type BrowserSessionConfig, readBrowserSessionConfig } from './browser-config.ts'
 import type { LogLevel } from './log.ts'
 import { readSmsConfig, type SmsConfig } from './sms-config.ts'
 
@@ -136,6 +137,8 @@ export interface AppConfig {
   /** Bearer token of the admin API (ADMIN_TOKEN); admin routes answer 403 while unset. */
   adminToken: string | undefined
   auth: AuthPolicy
+  /** Session cookie and CSRF origins (SESSION_COOKIE, CSRF_ALLOWED_ORIGINS; see browser-config.ts). */
+  browser: BrowserSessionConfig
   /** Who delivers login codes (ALIYUN_SMS_* / SMS_WEBHOOK_*; see sms-config.ts). */
   sms: SmsConfig
   /** Blogs, likes, follows, feed, sign-in and UV (APP_TIMEZONE, FEED_*, UV_TRACKING). */
@@ -202,9 +205,11 @@ export function loadConfig(env: Record<string, unknown>): AppConfig {
   if (qstash && !e.PUBLIC_URL)
     problems.push('QSTASH_TOKEN needs PUBLIC_URL (where QStash delivers)')
   const sms = readSmsConfig(env, e.APP_ENV === 'production')
-  problems.push(...sms.problems)
+  const browser = readBrowserSessionConfig(env)
+  problems.push(...sms.problems, ...browser.problems)
   if (problems.length > 0) throw new ConfigError(problems)
   return {
+    browser: browser.browser,
     sms: sms.sms,
     env: e.APP_ENV,
     logLevel: e.LOG_LEVEL,

@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { login, logout, requestCode } from '../../domain/auth/auth.ts'
 import { normalizePhone } from '../../domain/auth/phone.ts'
 import { authDeps, requireUser } from '../http/auth.ts'
+import { clearSessionCookie, setSessionCookie } from '../http/cookie-session.ts'
 import type { AppEnv } from '../http/env.ts'
 import { problemResponse } from '../http/problem.ts'
 import { validationHook } from '../http/validation.ts'
@@ -87,9 +88,15 @@ const doLogout = createRoute({
   path: '/auth/logout',
   tags: ['auth'],
   summary: 'End the session',
-  security: [{ bearerAuth: [] }],
+  description:
+    'Deletes the session at once. In cookie mode (SESSION_COOKIE=on) it also clears the session cookie; a cookie-authenticated call must come from an allowed Origin (CSRF).',
+  security: [{ bearerAuth: [] }, { sessionCookie: [] }],
   middleware: [requireUser] as const,
-  responses: { 204: { description: 'Session ended' }, 401: problemResponse('No valid session') },
+  responses: {
+    204: { description: 'Session ended' },
+    401: problemResponse('No valid session'),
+    403: problemResponse('CSRF_REJECTED: cookie-authenticated request from a disallowed origin'),
+  },
 })
 
 export const auth = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
@@ -102,6 +109,7 @@ export const auth = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
   .openapi(doLogin, async (c) => {
     const { phone, code } = c.req.valid('json')
     const { session, user, created } = await login(authDeps(c.var.deps), phone, code)
+    setSessionCookie(c, session)
     return c.json(
       {
         token: session.token,
@@ -114,5 +122,6 @@ export const auth = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
   })
   .openapi(doLogout, async (c) => {
     await logout(c.var.deps, c.var.session!.token)
+    clearSessionCookie(c)
     return c.body(null, 204)
   })
