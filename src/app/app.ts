@@ -63,7 +63,7 @@ export function createApp(container: Container, options: AppOptions = {}) {
 
   // The flash-sale hot path authenticates itself (its session read shares one pipelined Redis
   // request with the rate limits), so it is mounted before the global session middleware.
-  app.route('/', seckillHotPath)
+  const routed = app.route('/', seckillHotPath)
   app.use(loadSession)
   // Unique visitors: successful GET page views, recorded after the response (UV_TRACKING).
   app.use(trackVisitors)
@@ -73,17 +73,19 @@ export function createApp(container: Container, options: AppOptions = {}) {
     problem(c, 404, 'ROUTE_NOT_FOUND', `No route for ${c.req.method} ${c.req.path}`)
   )
 
-  app.route('/', health)
-  app.route('/', auth)
-  app.route('/', users)
-  app.route('/', shopRoutes)
-  app.route('/', orderRoutes)
-  app.route('/', blogRoutes)
-  app.route('/', followRoutes)
-  app.route('/', feedRoutes)
-  app.route('/', signInRoutes)
-  app.route('/', statsRoutes)
-  app.route('/', queue)
+  // One chain, so the returned app's type carries every route's schema (hono/client: src/client.ts).
+  const api = routed
+    .route('/', health)
+    .route('/', auth)
+    .route('/', users)
+    .route('/', shopRoutes)
+    .route('/', orderRoutes)
+    .route('/', blogRoutes)
+    .route('/', followRoutes)
+    .route('/', feedRoutes)
+    .route('/', signInRoutes)
+    .route('/', statsRoutes)
+    .route('/', queue)
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
@@ -107,7 +109,7 @@ export function createApp(container: Container, options: AppOptions = {}) {
     },
   })
   app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: `${API_TITLE} docs` }))
-  return app
+  return api
 }
 
 export type App = ReturnType<typeof createApp>
