@@ -1,7 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
-import { Scalar } from '@scalar/hono-api-reference'
 import { requestId } from 'hono/request-id'
 import type { Container } from './deps.ts'
+import { docsPage } from './docs.ts'
 import { type AssetSource, serveAssets } from './http/assets.ts'
 import { loadSession } from './http/auth.ts'
 import type { AppEnv } from './http/env.ts'
@@ -108,7 +108,7 @@ export function createApp(container: Container, options: AppOptions = {}) {
         'Flash-sale vouchers and local reviews at the edge. Every error is application/problem+json with a stable `code`; every response carries X-Request-Id.',
     },
   })
-  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: `${API_TITLE} docs` }))
+  app.get('/docs', docsPage(`${API_TITLE} docs`))
   return api
 }
 
