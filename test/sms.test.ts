@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { AliyunSmsSender, aliyunPhoneNumber } from '../src/adapters/sms/aliyun.ts'
+import { AliyunSmsSender, aliyunPhoneNumber, signAcs3 } from '../src/adapters/sms/aliyun.ts'
 import { WebhookCodeSender } from '../src/adapters/sms/webhook.ts'
 import { ConfigError, loadConfig } from '../src/app/config.ts'
 import { startNodeServer } from '../src/app/node.ts'
@@ -28,6 +28,34 @@ const webhook = (secret = sms.webhook.secret) =>
 
 codeSenderContract('aliyun (stand-in)', () => aliyun())
 codeSenderContract('webhook (stand-in)', () => webhook())
+
+describe('Alibaba Cloud signature V3', () => {
+  it("reproduces the documentation's worked example (RunInstances, secret YourAccessKeySecret)", async () => {
+    const empty = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+    const authorization = await signAcs3({
+      method: 'POST',
+      path: '/',
+      query: {
+        ImageId: 'win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd',
+        RegionId: 'cn-shanghai',
+      },
+      headers: {
+        host: 'ecs.cn-shanghai.aliyuncs.com',
+        'x-acs-action': 'RunInstances',
+        'x-acs-content-sha256': empty,
+        'x-acs-date': '2023-10-26T09:01:01Z',
+        'x-acs-signature-nonce': 'd410180a5abf7fe235dd9b74aca91fc0',
+        'x-acs-version': '2014-05-26',
+      },
+      bodyHash: empty,
+      accessKeyId: 'YourAccessKeyId',
+      accessKeySecret: 'YourAccessKeySecret',
+    })
+    expect(authorization).toBe(
+      'ACS3-HMAC-SHA256 Credential=YourAccessKeyId,SignedHeaders=host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version,Signature=e521358f7776c97df52e6b2891a8bc73026794a071b50c3323388c4e0df64804'
+    )
+  })
+})
 
 describe('SMS senders against the provider stand-in', () => {
   it('Aliyun: a signed SendSms (V3 signature, Chinese sign name) delivers the code', async () => {
