@@ -6,13 +6,15 @@
  *
  * Env: REDIS_URL (redis://127.0.0.1:6379), PG_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres),
  *      STACK_DB (edge_seckill), APP_PORT (3000: where QStash delivers, PUBLIC_URL),
- *      GATEWAY_PORT (8079), QSTASH_PORT (8080), NEON_PROXY_PORT (8432).
+ *      GATEWAY_PORT (8079), QSTASH_PORT (8080), NEON_PROXY_PORT (8432), SMS_PORT (8081: the Aliyun
+ *      SMS stand-in; delivered login codes are printed here, so production mode can log in).
  */
 import { writeFile } from 'node:fs/promises'
 import pg from 'pg'
 import { createDatabase } from '../src/adapters/postgres/db.ts'
 import { migrateDatabase } from '../src/adapters/postgres/migrate.ts'
 import { startLocalStack } from '../test/stack/index.ts'
+import { startSmsStandIn } from '../test/stack/sms-provider.ts'
 
 const env = process.env
 const redisUrl = env.REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -45,6 +47,11 @@ const stack = await startLocalStack({
   },
 })
 
+const sms = await startSmsStandIn({
+  port: Number(env.SMS_PORT ?? 8081),
+  onMessage: (m) => console.log(`SMS to ${m.phone}: login code ${m.code}`),
+})
+
 const db = await createDatabase({
   driver: 'neon-serverless',
   url: databaseUrl,
@@ -53,7 +60,7 @@ const db = await createDatabase({
 await migrateDatabase(db)
 await db.close()
 
-const vars = { ...stack.env, PUBLIC_URL: `http://127.0.0.1:${appPort}` }
+const vars = { ...stack.env, ...sms.env('aliyun'), PUBLIC_URL: `http://127.0.0.1:${appPort}` }
 const lines = Object.entries(vars).map(([k, v]) => `${k}=${v}`)
 await writeFile('.stack.env', `${lines.join('\n')}\n`)
 console.log(`Local stack is up (Redis ${redisUrl}, Postgres database "${dbName}", migrated).
@@ -63,10 +70,10 @@ ${lines.map((l) => `export ${l}`).join('\n')}
 Written to .stack.env. Run the app on it:
   node --env-file=.stack.env src/app/node.ts      (Node, PUBLIC_URL port ${appPort})
   cp .stack.env .dev.vars && npm run dev           (wrangler; set PUBLIC_URL to the dev port)
-Ctrl-C stops the stand-ins.`)
+Login codes sent through the Aliyun SMS stand-in are printed below. Ctrl-C stops the stand-ins.`)
 
 const stop = async () => {
-  await stack.close()
+  await Promise.all([stack.close(), sms.close()])
   process.exit(0)
 }
 process.once('SIGINT', stop)

@@ -36,28 +36,12 @@ describe('normalizePhone', () => {
 const lines: { msg: string; fields: Record<string, unknown> }[] = []
 const record = (msg: string, fields: Record<string, unknown>) => void lines.push({ msg, fields })
 
-codeSenderContract(
-  'log (development)',
-  () => new LogCodeSender({ production: false, log: record, warn: record })
-)
-codeSenderContract(
-  'log (production)',
-  () => new LogCodeSender({ production: true, log: record, warn: record })
-)
+codeSenderContract('log (development)', () => new LogCodeSender(record))
 
 describe('LogCodeSender', () => {
-  it('logs the code with a masked phone outside production, and never the code in production', async () => {
+  it('logs the code with a masked phone (development only: production needs a real sender)', async () => {
     lines.length = 0
-    await new LogCodeSender({ production: false, log: record, warn: record }).send(
-      '+8613812345678',
-      '123456'
-    )
+    await new LogCodeSender(record).send('+8613812345678', '123456')
     expect(lines[0]?.fields).toEqual({ phone: '+86*********78', code: '123456' })
-    await new LogCodeSender({ production: true, log: record, warn: record }).send(
-      '+8613812345678',
-      '654321'
-    )
-    expect(JSON.stringify(lines[1])).not.toContain('654321')
-    expect(lines[1]?.msg).toMatch(/not delivered/)
   })
 })

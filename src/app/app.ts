@@ -1,7 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
-import { Scalar } from '@scalar/hono-api-reference'
 import { requestId } from 'hono/request-id'
 import type { Container } from './deps.ts'
+import { docsPage } from './docs.ts'
 import { type AssetSource, serveAssets } from './http/assets.ts'
 import { loadSession } from './http/auth.ts'
 import { limitBody } from './http/body-limit.ts'
@@ -74,7 +74,7 @@ export function createApp(container: Container, options: AppOptions = {}) {
 
   // The flash-sale hot path authenticates itself (its session read shares one pipelined Redis
   // request with the rate limits), so it is mounted before the global session middleware.
-  app.route('/', seckillHotPath)
+  const routed = app.route('/', seckillHotPath)
   if (container.config.hmdp.enabled) app.route(container.config.hmdp.prefix || '/', hmdpSeckill)
   app.use(loadSession)
   // Unique visitors: successful GET page views, recorded after the response (UV_TRACKING).
@@ -90,17 +90,19 @@ export function createApp(container: Container, options: AppOptions = {}) {
     )
   })
 
-  app.route('/', health)
-  app.route('/', auth)
-  app.route('/', users)
-  app.route('/', shopRoutes)
-  app.route('/', orderRoutes)
-  app.route('/', blogRoutes)
-  app.route('/', followRoutes)
-  app.route('/', feedRoutes)
-  app.route('/', signInRoutes)
-  app.route('/', statsRoutes)
-  app.route('/', queue)
+  // One chain, so the returned app's type carries every route's schema (hono/client: src/client.ts).
+  const api = routed
+    .route('/', health)
+    .route('/', auth)
+    .route('/', users)
+    .route('/', shopRoutes)
+    .route('/', orderRoutes)
+    .route('/', blogRoutes)
+    .route('/', followRoutes)
+    .route('/', feedRoutes)
+    .route('/', signInRoutes)
+    .route('/', statsRoutes)
+    .route('/', queue)
   // The original hmdp web pages' API (issue 12): HMDP_COMPAT=on|off, HMDP_PREFIX (default none).
   if (container.config.hmdp.enabled) {
     app.route(container.config.hmdp.prefix || '/', hmdpRoutes).route('/', hmdpImages)
@@ -110,6 +112,13 @@ export function createApp(container: Container, options: AppOptions = {}) {
     type: 'http',
     scheme: 'bearer',
     description: 'Session token from POST /auth/login',
+  })
+  app.openAPIRegistry.registerComponent('securitySchemes', 'sessionCookie', {
+    type: 'apiKey',
+    in: 'cookie',
+    name: '__Host-session',
+    description:
+      'Browser sessions (SESSION_COOKIE=on): set at login, HttpOnly; Secure; SameSite=Lax. Unsafe requests authenticated by it need an allowed Origin or Sec-Fetch-Site: same-origin, else 403 CSRF_REJECTED.',
   })
   // The generated document, completed with the statuses every route shares (http/openapi-doc.ts).
   let doc: ReturnType<typeof app.getOpenAPI31Document> | undefined
@@ -126,8 +135,8 @@ export function createApp(container: Container, options: AppOptions = {}) {
       })
     ))
   app.get('/openapi.json', (c) => c.json(document()))
-  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: `${API_TITLE} docs` }))
-  return app
+  app.get('/docs', docsPage(`${API_TITLE} docs`))
+  return api
 }
 
 export type App = ReturnType<typeof createApp>

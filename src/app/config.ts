@@ -5,7 +5,9 @@ import type { CacheStrategy } from '../domain/cache/client.ts'
 import type { SeckillPolicy } from '../domain/seckill/seckill.ts'
 import { isTimeZone } from '../domain/social/calendar.ts'
 import type { SocialPolicy } from '../domain/social/policy.ts'
+import { type BrowserSessionConfig, readBrowserSessionConfig } from './browser-config.ts'
 import type { LogLevel } from './log.ts'
+import { readSmsConfig, type SmsConfig } from './sms-config.ts'
 
 const optionalText = z
   .string()
@@ -154,6 +156,10 @@ export interface AppConfig {
   trustProxy: number
   /** Origins allowed by CORS (CORS_ORIGINS: comma-separated, or '*'); null = CORS off. */
   cors: string[] | '*' | null
+  /** Session cookie and CSRF origins (SESSION_COOKIE, CSRF_ALLOWED_ORIGINS; see browser-config.ts). */
+  browser: BrowserSessionConfig
+  /** Who delivers login codes (ALIYUN_SMS_* / SMS_WEBHOOK_*; see sms-config.ts). */
+  sms: SmsConfig
   /** Blogs, likes, follows, feed, sign-in and UV (APP_TIMEZONE, FEED_*, UV_TRACKING). */
   social: SocialPolicy
   seckill: SeckillPolicy & {
@@ -219,8 +225,13 @@ export function loadConfig(env: Record<string, unknown>): AppConfig {
     problems.push('QSTASH_TOKEN needs QSTASH_CURRENT_SIGNING_KEY and QSTASH_NEXT_SIGNING_KEY')
   if (qstash && !e.PUBLIC_URL)
     problems.push('QSTASH_TOKEN needs PUBLIC_URL (where QStash delivers)')
+  const sms = readSmsConfig(env, e.APP_ENV === 'production')
+  const browser = readBrowserSessionConfig(env)
+  problems.push(...sms.problems, ...browser.problems)
   if (problems.length > 0) throw new ConfigError(problems)
   return {
+    browser: browser.browser,
+    sms: sms.sms,
     env: e.APP_ENV,
     logLevel: e.LOG_LEVEL,
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),

@@ -32,6 +32,8 @@ import { DrizzleShopRepository } from '../adapters/postgres/shop-repository.ts'
 import { DrizzleUserRepository } from '../adapters/postgres/user-repository.ts'
 import { createQStashClient, QStashQueue, QStashVerifier } from '../adapters/qstash/queue.ts'
 import { isR2Bucket, R2BlobStore } from '../adapters/r2/blobs.ts'
+import { AliyunSmsSender } from '../adapters/sms/aliyun.ts'
+import { WebhookCodeSender } from '../adapters/sms/webhook.ts'
 import { SystemClock } from '../adapters/system/clock.ts'
 import { LogCodeSender } from '../adapters/system/code-sender.ts'
 import { UpstashCacheStore } from '../adapters/upstash/cache-store.ts'
@@ -255,11 +257,7 @@ export async function createContainer(
     }
     probes.push({ name: 'redis', adapter: 'memory', check: async () => {} })
   }
-  const codeSender = new LogCodeSender({
-    production: config.env === 'production',
-    log: (msg, fields) => log.info(msg, fields),
-    warn: (msg, fields) => log.warn(msg, fields),
-  })
+  const codeSender = createCodeSender(config, log)
 
   let shared: DatabaseHandle | undefined
   const openDatabase = async (): Promise<DatabaseHandle> => {
@@ -429,4 +427,12 @@ interface ShopWiring {
   local: LocalCache
   bloom: BloomShape | undefined
   background(work: Promise<unknown>): void
+}
+
+/** The login-code sender config.sms names: Aliyun SMS, the signed webhook, or (not in production) the log. */
+function createCodeSender(config: AppConfig, log: Logger): CodeSender {
+  const sms = config.sms
+  if (sms.provider === 'aliyun') return new AliyunSmsSender(sms)
+  if (sms.provider === 'webhook') return new WebhookCodeSender(sms)
+  return new LogCodeSender((msg, fields) => log.info(msg, fields))
 }

@@ -32,6 +32,19 @@ export function windowLimiterContract(name: string, make: MakeLimiter) {
       expect(await limiter.hit(k, two)).toMatchObject({ allowed: false })
     })
 
+    it('undoLast forgets the latest event, so the next hit is allowed again', async () => {
+      const clock = new ManualClock()
+      const limiter = await make(clock)
+      const k = key()
+      await limiter.undoLast(k) // nothing recorded: a no-op
+      expect(await limiter.hit(k, tiers)).toEqual({ allowed: true })
+      await clock.advance(10 * S)
+      expect((await limiter.hit(k, tiers)).allowed).toBe(false) // refused hits record nothing
+      await limiter.undoLast(k)
+      expect(await limiter.hit(k, tiers)).toEqual({ allowed: true })
+      expect(await limiter.hit(k, tiers)).toEqual({ allowed: false, tier: 0, retryAfterMs: M })
+    })
+
     it('refuses a second event within the first tier, saying exactly when to retry', async () => {
       const clock = new ManualClock()
       const limiter = await make(clock)

@@ -33,4 +33,8 @@ export class MemoryWindowLimiter implements WindowLimiter {
     if (record) events.push(now)
     return { allowed: true }
   }
+
+  async undoLast(key: string): Promise<void> {
+    this.#events.get(key)?.pop()
+  }
 }

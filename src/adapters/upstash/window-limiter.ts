@@ -33,4 +33,9 @@ export class UpstashWindowLimiter implements WindowLimiter {
     )
     return tier === 0 ? { allowed: true } : { allowed: false, tier: tier - 1, retryAfterMs }
   }
+
+  async undoLast(key: string): Promise<void> {
+    // The latest event has the highest score (its time); one command, so no script is needed.
+    await redisCall(() => this.#redis.zpopmax(`${this.#prefix}window:{${key}}`))
+  }
 }

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from 'hono'
 import { authenticate } from '../../domain/auth/auth.ts'
 import { DependencyUnavailable } from '../../domain/errors.ts'
 import type { Deps } from '../deps.ts'
+import { cookieToken, csrfRefusal } from './cookie-session.ts'
 import type { AppEnv } from './env.ts'
 import { problem } from './problem.ts'
 
@@ -23,12 +24,19 @@ export function sessionToken(header: string | undefined): string | null {
 }
 
 /**
- * Runs on every route: when a valid token is present, loads the session (renewing it when due)
+ * Runs on every route: when a valid token is present (bearer, or in cookie mode the session cookie
+ * of a request that passes the CSRF check), loads the session (renewing it when due)
  * into `c.var.session`. It never rejects; if the session store is unreachable the request goes on
  * anonymously and `requireUser` answers 503 instead of a misleading 401.
  */
 export const loadSession: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const token = sessionToken(c.req.header('authorization'))
+  const bearer = sessionToken(c.req.header('authorization'))
+  const cookie = bearer ? null : cookieToken(c) // browser sessions: see cookie-session.ts
+  if (cookie) {
+    const refusal = await csrfRefusal(c)
+    if (refusal) return refusal
+  }
+  const token = bearer ?? cookie
   if (token) {
     try {
       const session = await authenticate(authDeps(c.var.deps), token)

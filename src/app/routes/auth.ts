@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { login, logout, requestCode } from '../../domain/auth/auth.ts'
 import { normalizePhone } from '../../domain/auth/phone.ts'
 import { authDeps, requireUser } from '../http/auth.ts'
+import { clearSessionCookie, setSessionCookie } from '../http/cookie-session.ts'
 import type { AppEnv } from '../http/env.ts'
 import { codeSendBudget, withLoginBudget } from '../http/login-abuse.ts'
 import { problemResponse } from '../http/problem.ts'
@@ -27,7 +28,7 @@ const sendCode = createRoute({
   tags: ['auth'],
   summary: 'Send a one-time login code',
   description:
-    'Stores a 6-digit code (2 min) and sends it through the CodeSender. Throttled per phone by sliding windows (default 1/min, 5/5 min, 10/20 min), per client (default 5/10 min, 20/day) and service-wide (default 100/min, 2000/h, 10000/day); outside production the response carries `devCode`.',
+    'Sends a 6-digit code (valid 2 min) through the configured SMS sender (Aliyun SMS or a signed webhook) and stores it once the provider accepted it. Throttled per phone by sliding windows (default 1/min, 5/5 min, 10/20 min), per client (default 5/10 min, 20/day) and service-wide (default 100/min, 2000/h, 10000/day). If the provider refuses or is unreachable: 503 `DEPENDENCY_UNAVAILABLE` (`dependency: "sms"`), no code stored (an earlier one stays valid) and the phone throttle not charged. Outside production the response carries `devCode`.',
   request: { body: json(z.object({ phone: Phone })) },
   responses: {
     202: {
@@ -46,6 +47,7 @@ const sendCode = createRoute({
     429: problemResponse(
       'RATE_LIMITED: too many codes for this phone, from this client or on the whole service (`scope`, `tier`, Retry-After)'
     ),
+    503: problemResponse('DEPENDENCY_UNAVAILABLE: the SMS provider (or Redis) failed; retry'),
   },
 })
 
@@ -91,9 +93,16 @@ const doLogout = createRoute({
   path: '/auth/logout',
   tags: ['auth'],
   summary: 'End the session',
-  security: [{ bearerAuth: [] }],
+  description:
+    'Deletes the session at once. In cookie mode (SESSION_COOKIE=on) it also clears the session cookie; a cookie-authenticated call must come from an allowed Origin (CSRF).',
+  // Typed as a plain list: a union of literal objects here would widen the app's client type.
+  security: [{ bearerAuth: [] }, { sessionCookie: [] }] as { [scheme: string]: string[] }[],
   middleware: [requireUser] as const,
-  responses: { 204: { description: 'Session ended' }, 401: problemResponse('No valid session') },
+  responses: {
+    204: { description: 'Session ended' },
+    401: problemResponse('No valid session'),
+    403: problemResponse('CSRF_REJECTED: cookie-authenticated request from a disallowed origin'),
+  },
 })
 
 export const auth = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
@@ -108,6 +117,7 @@ export const auth = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
     const { session, user, created } = await withLoginBudget(c, () =>
       login(authDeps(c.var.deps), phone, code)
     )
+    setSessionCookie(c, session)
     return c.json(
       {
         token: session.token,
@@ -120,5 +130,6 @@ export const auth = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
   })
   .openapi(doLogout, async (c) => {
     await logout(c.var.deps, c.var.session!.token)
+    clearSessionCookie(c)
     return c.body(null, 204)
   })

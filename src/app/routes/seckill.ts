@@ -5,6 +5,7 @@ import type { RateVerdict } from '../../domain/ports/rate-limiter.ts'
 import { reserve, type SeckillDeps } from '../../domain/seckill/seckill.ts'
 import type { Deps } from '../deps.ts'
 import { authDeps, sessionToken } from '../http/auth.ts'
+import { cookieToken, csrfRefusal } from '../http/cookie-session.ts'
 import type { AppEnv } from '../http/env.ts'
 import { problem, problemResponse } from '../http/problem.ts'
 import { validationHook } from '../http/validation.ts'
@@ -91,7 +92,11 @@ export const seckillHotPath = new OpenAPIHono<AppEnv>({ defaultHook: validationH
   route,
   async (c) => {
     const deps = c.var.deps
-    const token = sessionToken(c.req.header('authorization'))
+    const bearer = sessionToken(c.req.header('authorization'))
+    const cookie = bearer ? null : cookieToken(c) // browser sessions: see cookie-session.ts
+    const refusal = cookie && (await csrfRefusal(c))
+    if (refusal) return refusal as never
+    const token = bearer ?? cookie
     const unauthorized = () =>
       problem(
         c,

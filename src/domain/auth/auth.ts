@@ -54,8 +54,13 @@ export function describeTier(tier: WindowTier): string {
 /**
  * Sends a fresh one-time login code to `rawPhone`, unless a send tier refuses it
  * (DomainError RATE_LIMITED with `retryAfterMs` and the refusing `tier`). `beforeSend` runs once
- * the phone's throttle has passed, right before the code is issued (e.g. client/global budgets,
- * see abuse.ts); it refuses by throwing.
+ * the phone's throttle has passed, right before the code is sent (e.g. client/global budgets,
+ * see abuse.ts); it refuses by throwing, which takes the phone's charge back like a failed send.
+ *
+ * Order and compensation: the throttle is charged first (so concurrent requests cannot slip past
+ * it), then the code is sent, and only once the provider accepted it is it stored. When the send
+ * fails, nothing is stored (an earlier code stays valid) and the phone's throttle charge is taken
+ * back, so the user may retry at once; the sender's error (503) propagates.
  */
 export async function requestCode(
   deps: AuthDeps,
@@ -64,25 +69,31 @@ export async function requestCode(
 ) {
   const phone = phoneOrThrow(rawPhone)
   const { policy } = deps
-  if (policy.sendTiers.length > 0) {
-    const verdict = await deps.limiter.hit(`code:${phone}`, policy.sendTiers)
-    if (!verdict.allowed) {
-      const tier = policy.sendTiers[verdict.tier]!
-      throw new DomainError(
-        'RATE_LIMITED',
-        `too many codes for this phone (${describeTier(tier)})`,
-        {
-          retryAfterMs: verdict.retryAfterMs,
-          tier: describeTier(tier),
-        }
-      )
-    }
-  }
-  await beforeSend?.()
+  const throttleKey = `code:${phone}`
+  await chargeSendThrottle(deps, throttleKey)
   const code = deps.ids.digits(policy.codeDigits)
-  await deps.codes.issue(phone, code, policy.codeTtlMs)
-  await deps.sender.send(phone, code)
+  try {
+    await beforeSend?.()
+    await deps.sender.send(phone, code)
+    await deps.codes.issue(phone, code, policy.codeTtlMs)
+  } catch (e) {
+    if (policy.sendTiers.length > 0) await deps.limiter.undoLast(throttleKey).catch(() => {})
+    throw e
+  }
   return { phone, code, expiresInMs: policy.codeTtlMs }
+}
+
+/** Records one code send for `key`, or throws RATE_LIMITED naming the refusing tier. */
+async function chargeSendThrottle(deps: AuthDeps, key: string): Promise<void> {
+  const tiers = deps.policy.sendTiers
+  if (tiers.length === 0) return
+  const verdict = await deps.limiter.hit(key, tiers)
+  if (verdict.allowed) return
+  const tier = tiers[verdict.tier]!
+  throw new DomainError('RATE_LIMITED', `too many codes for this phone (${describeTier(tier)})`, {
+    retryAfterMs: verdict.retryAfterMs,
+    tier: describeTier(tier),
+  })
 }
 
 /**

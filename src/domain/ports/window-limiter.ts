@@ -18,4 +18,11 @@ export interface WindowLimiter {
   hit(key: string, tiers: readonly WindowTier[]): Promise<TierVerdict>
   /** The verdict `hit` would give now, recording nothing (e.g. "has this client failed too often?"). */
   peek(key: string, tiers: readonly WindowTier[]): Promise<TierVerdict>
+
+  /**
+   * Forgets the most recent event recorded for `key`: the compensation when the action an allowed
+   * `hit` counted did not happen (e.g. the SMS was not sent). A no-op when none is recorded. If
+   * two hits raced, the later one is forgotten; the counts come out the same either way.
+   */
+  undoLast(key: string): Promise<void>
 }
