@@ -14,6 +14,7 @@ import { blogRoutes } from './routes/blogs.ts'
 import { feedRoutes } from './routes/feed.ts'
 import { followRoutes } from './routes/follows.ts'
 import { health } from './routes/health.ts'
+import { liveRoutes } from './routes/live.ts'
 import { orderRoutes } from './routes/orders.ts'
 import { queue } from './routes/queue.ts'
 import { seckillHotPath } from './routes/seckill.ts'
@@ -78,6 +79,7 @@ export function createApp(container: Container, options: AppOptions = {}) {
   app.route('/', users)
   app.route('/', shopRoutes)
   app.route('/', orderRoutes)
+  app.route('/', liveRoutes)
   app.route('/', blogRoutes)
   app.route('/', followRoutes)
   app.route('/', feedRoutes)

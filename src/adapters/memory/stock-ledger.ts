@@ -148,6 +148,10 @@ export class MemoryStockLedger implements StockLedger {
       .map((r) => ({ ...r }))
   }
 
+  async remaining(voucherId: string): Promise<number | null> {
+    return this.#sales.get(voucherId)?.stock ?? null
+  }
+
   async find(voucherId: string, orderId: string): Promise<Reservation | null> {
     const r = this.#sales.get(voucherId)?.orders.get(orderId)
     return r ? { ...r } : null

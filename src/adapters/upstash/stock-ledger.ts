@@ -181,6 +181,13 @@ export class UpstashStockLedger implements StockLedger {
     return pairs(flat).map(([field, value]) => parseReservation(voucherId, field, value))
   }
 
+  async remaining(voucherId: string): Promise<number | null> {
+    const stock = await redisCall(() =>
+      this.#redis.hget<string | number>(this.#keys(voucherId).sale, 'stock')
+    )
+    return stock === null || stock === undefined ? null : Number(stock)
+  }
+
   async find(voucherId: string, orderId: string): Promise<Reservation | null> {
     const value = await redisCall(() =>
       this.#redis.hget<string>(this.#keys(voucherId).orders, `o${orderId}`)

@@ -96,6 +96,8 @@ export interface StockLedger {
   ): Promise<TransitionResult>
   /** Pending reservations accepted at or before `acceptedBefore` (unix ms), oldest first. */
   outbox(voucherId: string, acceptedBefore: number, limit: number): Promise<Reservation[]>
+  /** Units left (one read, for live stock announcements), or null when the sale is not loaded. */
+  remaining(voucherId: string): Promise<number | null>
   /** The ledger's record of one order, or null. */
   find(voucherId: string, orderId: string): Promise<Reservation | null>
   /** Every reservation of a sale (for reconciliation), or null when the sale is not loaded. */
