@@ -241,6 +241,33 @@ describe.each(appKinds(inject('services')))(
       for (const v of viewers) v.close()
     })
 
+    it.runIf(kind === 'real')(
+      'ends the stream when the broker connection drops; the client resumes with Last-Event-ID',
+      async () => {
+        g.open()
+        const voucherId = await createSale()
+        const buyer = users[5]!
+        const orderId = await buy(voucherId, buyer)
+        await app.settle()
+        const auth = { authorization: `Bearer ${buyer.token}` }
+        const s = await watch(`/orders/${orderId}/events`, auth)
+        await s.until(1)
+        await app.stack!.gateway.suspend()
+        await s.ended // reset: messages may have been lost, so the stream ends
+        await app.stack!.gateway.resume()
+        expect(statuses(s)).toEqual(['2:unpaid'])
+        const resumed = await watch(`/orders/${orderId}/events`, { ...auth, 'last-event-id': '2' })
+        expect(resumed.response.status).toBe(200)
+        const paid = await app.fetch(`/orders/${orderId}/pay`, {
+          method: 'POST',
+          token: buyer.token,
+        })
+        expect(paid.status).toBe(200)
+        await resumed.ended
+        expect(statuses(resumed)).toEqual(['3:paid'])
+      }
+    )
+
     it('admin counters: accepted, persisted, pending, failed, drift', async () => {
       g.close()
       const voucherId = await createSale(5)
