@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
+import { STREAM_MAX_MS } from '../src/app/http/sse.ts'
 import { appTopics } from '../src/app/modules.ts'
 import type { TopicHandlers } from '../src/domain/ports/queue.ts'
 import { STOCK_WATCH_EVERY_MS } from '../src/domain/seckill/live.ts'
@@ -186,7 +187,7 @@ describe.each(appKinds(inject('services')))(
       await app.settle()
     })
 
-    it('sends heartbeat comments on the clock while nothing changes', async () => {
+    it('sends heartbeat comments on the clock while nothing changes, and ends at its lifetime cap', async () => {
       g.open()
       const voucherId = await createSale()
       const buyer = users[4]!
@@ -200,7 +201,10 @@ describe.each(appKinds(inject('services')))(
         expect(s.comments).toBeGreaterThan(before)
       })
       expect(statuses(s)).toEqual(['2:unpaid'])
-      s.close()
+      // The lifetime cap: the stream ends; a browser reconnects after `retry`.
+      await app.clock.advance(STREAM_MAX_MS)
+      await s.ended
+      expect(statuses(s)).toEqual(['2:unpaid'])
     })
 
     it('streams remaining stock from one shared poller, down to sold out', async () => {
@@ -241,9 +245,9 @@ describe.each(appKinds(inject('services')))(
       for (const v of viewers) v.close()
     })
 
-    it.runIf(kind === 'real')(
-      'ends the stream when the broker connection drops; the client resumes with Last-Event-ID',
-      async () => {
+    // The memory broker's drop is covered by the Broadcast contract; here the real gateway drops.
+    if (kind === 'real') {
+      it('ends the stream when the broker connection drops; the client resumes with Last-Event-ID', async () => {
         g.open()
         const voucherId = await createSale()
         const buyer = users[5]!
@@ -265,8 +269,20 @@ describe.each(appKinds(inject('services')))(
         expect(paid.status).toBe(200)
         await resumed.ended
         expect(statuses(resumed)).toEqual(['3:paid'])
-      }
-    )
+
+        // A failed stock read ends the sale streams too (the browser reconnects).
+        const viewer = await watch(`/vouchers/${voucherId}/events`)
+        await viewer.until(1)
+        await app.stack!.gateway.suspend()
+        try {
+          await app.clock.advance(STOCK_WATCH_EVERY_MS)
+          await viewer.ended
+        } finally {
+          await app.stack!.gateway.resume()
+        }
+        expect(viewer.events).toHaveLength(1)
+      })
+    }
 
     it('admin counters: accepted, persisted, pending, failed, drift', async () => {
       g.close()

@@ -3,6 +3,11 @@ import type { Clock } from '../../domain/ports/clock.ts'
 
 /** A comment line every this many ms keeps proxies and the browser from timing the stream out. */
 export const HEARTBEAT_MS = 15_000
+/**
+ * Every stream ends after this long and the browser reconnects (re-reading the state): bounds what
+ * one connection costs (on Workers: its subrequests, e.g. the stock reads).
+ */
+export const STREAM_MAX_MS = 5 * 60_000
 /** The browser reconnects this long after a stream ends early (SSE `retry:`). */
 export const RETRY_MS = 1_000
 
@@ -46,7 +51,8 @@ export class Inbox<T> {
 
 /**
  * Runs `body` on an SSE stream with heartbeats (comment lines on the Clock, stopped with the
- * stream) and ends `inbox` when the client goes away. `cleanup` runs once, however it ends.
+ * stream), ends `inbox` when the client goes away or after STREAM_MAX_MS. `cleanup` runs once,
+ * however it ends.
  */
 export async function liveStream<T>(
   stream: SSEStreamingApi,
@@ -60,6 +66,8 @@ export async function liveStream<T>(
     stop.abort()
     inbox.end()
   })
+  // The stream's lifetime cap (ends the inbox, which ends `body`).
+  const cap = clock.sleep(STREAM_MAX_MS, stop.signal).then(() => inbox.end())
   const beat = (async () => {
     for (;;) {
       await clock.sleep(HEARTBEAT_MS, stop.signal)
@@ -72,7 +80,7 @@ export async function liveStream<T>(
   } finally {
     stop.abort()
     cleanup()
-    await beat
+    await Promise.all([beat, cap])
   }
 }
 

@@ -175,7 +175,10 @@ export const liveRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
     const s = voucher.seckill
     const inbox = new Inbox<number>()
     // Watch first, then read: a change after the read arrives through the watch.
-    const unwatch = deps.live.stock.watch(voucherId, (stock) => inbox.push(stock))
+    const unwatch = deps.live.stock.watch(voucherId, {
+      stock: (stock) => inbox.push(stock),
+      lost: () => inbox.end(),
+    })
     let stock: number
     try {
       stock = (await deps.ledger.remaining(voucherId)) ?? s.stock

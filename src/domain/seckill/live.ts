@@ -64,10 +64,7 @@ export class StockWatch {
   readonly #ledger: StockLedger
   readonly #clock: Clock
   readonly #everyMs: number
-  readonly #sales = new Map<
-    string,
-    { listeners: Set<(stock: number) => void>; stop: AbortController }
-  >()
+  readonly #sales = new Map<string, WatchedSale>()
   /** Ledger reads so far (tests, metrics). */
   reads = 0
 
@@ -77,8 +74,12 @@ export class StockWatch {
     this.#everyMs = everyMs
   }
 
-  /** Calls `listener` with each new stock value (read after the next interval); returns stop. */
-  watch(voucherId: string, listener: (stock: number) => void): () => void {
+  /**
+   * Calls `listener.stock` with each new value (read every interval); `listener.lost` once if a
+   * read fails (the listener is then detached: its stream ends and the client reconnects).
+   * Returns stop.
+   */
+  watch(voucherId: string, listener: StockListener): () => void {
     let sale = this.#sales.get(voucherId)
     if (!sale) {
       sale = { listeners: new Set(), stop: new AbortController() }
@@ -87,18 +88,17 @@ export class StockWatch {
     }
     const mine = sale
     mine.listeners.add(listener)
-    return () => {
-      if (!mine.listeners.delete(listener) || mine.listeners.size > 0) return
-      mine.stop.abort()
-      if (this.#sales.get(voucherId) === mine) this.#sales.delete(voucherId)
-    }
+    return () => this.#detach(voucherId, mine, listener)
+  }
+
+  #detach(voucherId: string, sale: WatchedSale, listener: StockListener) {
+    if (!sale.listeners.delete(listener) || sale.listeners.size > 0) return
+    sale.stop.abort()
+    if (this.#sales.get(voucherId) === sale) this.#sales.delete(voucherId)
   }
 
   /** Never rejects; ends when the last listener leaves. */
-  async #poll(
-    voucherId: string,
-    sale: { listeners: Set<(stock: number) => void>; stop: AbortController }
-  ) {
+  async #poll(voucherId: string, sale: WatchedSale) {
     let last: number | null = null
     for (;;) {
       await this.#clock.sleep(this.#everyMs, sale.stop.signal)
@@ -108,12 +108,26 @@ export class StockWatch {
         this.reads++
         if (stock === null || stock === last) continue
         last = stock
-        for (const listener of [...sale.listeners]) listener(stock)
+        for (const listener of [...sale.listeners]) listener.stock(stock)
       } catch {
-        // Redis unreachable: viewers keep the last value; the next interval tries again
+        // Redis unreachable (or, on Workers, the request's subrequest limit): end these streams.
+        for (const listener of [...sale.listeners]) {
+          this.#detach(voucherId, sale, listener)
+          listener.lost()
+        }
       }
     }
   }
+}
+
+export interface StockListener {
+  stock(stock: number): void
+  lost(): void
+}
+
+interface WatchedSale {
+  listeners: Set<StockListener>
+  stop: AbortController
 }
 
 /** What the flash-sale use cases need to announce changes (absent: nothing is announced). */
