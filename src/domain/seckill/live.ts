@@ -44,7 +44,7 @@ export function orderEvent(o: Omit<OrderEvent, 'seq'>): OrderEvent {
 export function parseOrderEvent(text: string): OrderEvent | null {
   try {
     const e = JSON.parse(text) as Partial<OrderEvent>
-    if (typeof e.status !== 'string' || !(e.status in STATE_SEQ)) return null
+    if (typeof e.status !== 'string' || !Object.hasOwn(STATE_SEQ, e.status)) return null
     return { ...(e as OrderEvent), seq: STATE_SEQ[e.status as OrderState] }
   } catch {
     return null
@@ -84,6 +84,8 @@ export class StockWatch {
     if (!sale) {
       sale = { listeners: new Set(), stop: new AbortController() }
       this.#sales.set(voucherId, sale)
+      // Not handed to waitUntil: the loop lives exactly as long as its viewers' streams (the
+      // responses keep the request alive on Workers) and ends with the last one; it never rejects.
       void this.#poll(voucherId, sale)
     }
     const mine = sale
