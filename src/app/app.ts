@@ -20,6 +20,7 @@ import { feedRoutes } from './routes/feed.ts'
 import { followRoutes } from './routes/follows.ts'
 import { health } from './routes/health.ts'
 import { hmdpImages, hmdpRoutes, hmdpSeckill } from './routes/hmdp/index.ts'
+import { liveRoutes } from './routes/live.ts'
 import { orderRoutes } from './routes/orders.ts'
 import { queue } from './routes/queue.ts'
 import { seckillHotPath } from './routes/seckill.ts'
@@ -97,6 +98,7 @@ export function createApp(container: Container, options: AppOptions = {}) {
     .route('/', users)
     .route('/', shopRoutes)
     .route('/', orderRoutes)
+    .route('/', liveRoutes)
     .route('/', blogRoutes)
     .route('/', followRoutes)
     .route('/', feedRoutes)

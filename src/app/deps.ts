@@ -5,6 +5,7 @@
  * database, PGlite on Node).
  */
 import { MemoryBlobStore } from '../adapters/memory/blobs.ts'
+import { memoryBroadcast } from '../adapters/memory/broadcast.ts'
 import { MemoryCacheStore } from '../adapters/memory/cache-store.ts'
 import { MemoryFeedInbox } from '../adapters/memory/feed.ts'
 import { MemoryFollowIndex } from '../adapters/memory/follows.ts'
@@ -36,6 +37,7 @@ import { AliyunSmsSender } from '../adapters/sms/aliyun.ts'
 import { WebhookCodeSender } from '../adapters/sms/webhook.ts'
 import { SystemClock } from '../adapters/system/clock.ts'
 import { LogCodeSender } from '../adapters/system/code-sender.ts'
+import { upstashBroadcast } from '../adapters/upstash/broadcast.ts'
 import { UpstashCacheStore } from '../adapters/upstash/cache-store.ts'
 import { createUpstashRedis } from '../adapters/upstash/client.ts'
 import { UpstashFeedInbox } from '../adapters/upstash/feed.ts'
@@ -56,6 +58,7 @@ import { CacheClient } from '../domain/cache/client.ts'
 import { LocalCache } from '../domain/cache/local.ts'
 import type { BlobStore } from '../domain/ports/blobs.ts'
 import type { BlogRepository } from '../domain/ports/blogs.ts'
+import type { Broadcast } from '../domain/ports/broadcast.ts'
 import type { CacheStore } from '../domain/ports/cache.ts'
 import type { Clock } from '../domain/ports/clock.ts'
 import type { CodeSender } from '../domain/ports/code-sender.ts'
@@ -77,6 +80,7 @@ import type { UserRepository } from '../domain/ports/users.ts'
 import type { VisitorCounter } from '../domain/ports/visitors.ts'
 import type { OrderRepository, VoucherRepository } from '../domain/ports/vouchers.ts'
 import type { WindowLimiter } from '../domain/ports/window-limiter.ts'
+import { type LiveSeckill, STOCK_WATCH_EVERY_MS, StockWatch } from '../domain/seckill/live.ts'
 import { ShopService, shopKeys } from '../domain/shops/service.ts'
 import { DedupingVisitorCounter } from '../domain/social/visitors.ts'
 import { type AppConfig, ConfigError, loadConfig } from './config.ts'
@@ -130,6 +134,11 @@ export interface Deps extends RedisBacked {
   /** Uploaded photos: R2 (binding IMAGES) on Workers, a directory under DATA_DIR on Node. */
   blobs: BlobStore
   topics: TopicHandlers
+  /**
+   * Live flash-sale views (SSE): order states over Broadcast (one broker subscription per
+   * isolate/process) and remaining stock (one poller per watched sale and process).
+   */
+  live: LiveSeckill
   probes: Probe[]
   /** Hands off work that must finish after the response (Workers: waitUntil). Never leave a floating promise. */
   background(work: Promise<unknown>): void
@@ -144,6 +153,11 @@ export interface Platform {
   requireCloudServices: boolean
   /** Node: the database used when DATABASE_URL is unset. */
   embeddedDatabase?: (config: AppConfig) => Promise<DatabaseHandle>
+  /**
+   * Workers: I/O objects (a streaming subscribe) cannot be shared across requests, so each request
+   * that subscribes opens its own broker subscription instead of the isolate-wide hub.
+   */
+  subscriptionsPerRequest?: boolean
   /** Runs once on every long-lived database handle (Node: apply migrations, seed demo data). */
   prepareDatabase?: (handle: DatabaseHandle, config: AppConfig) => Promise<void>
   /** Node: where uploads live when there is no R2 binding (a directory under DATA_DIR). */
@@ -212,6 +226,7 @@ export async function createContainer(
   // Everything Redis-backed: Upstash when configured, else the in-memory equivalents.
   const sk = config.seckill
   let kv: RedisBacked
+  let makeBroadcast: () => Broadcast
   let cacheStore: CacheStore
   let geo: GeoIndex
   if (config.redis) {
@@ -233,6 +248,8 @@ export async function createContainer(
       signIns: new UpstashSignInCalendar(redis, prefix),
       visitors: new DedupingVisitorCounter(new UpstashVisitorCounter(redis, prefix)),
     }
+    const redisConfig = config.redis
+    makeBroadcast = () => upstashBroadcast(redis, redisConfig, prefix)
     const raw = createUpstashRedis({ ...config.redis, rawReplies: true })
     cacheStore = new UpstashCacheStore(raw, prefix)
     geo = new UpstashGeoIndex(raw, prefix)
@@ -240,6 +257,8 @@ export async function createContainer(
   } else {
     cacheStore = new MemoryCacheStore(clock)
     geo = new MemoryGeoIndex()
+    const hub = memoryBroadcast()
+    makeBroadcast = () => hub
     kv = {
       ids: new MemoryIds(clock),
       lock: new MemoryLock(clock),
@@ -357,6 +376,12 @@ export async function createContainer(
 
   if (options.decorate?.queue) queue = options.decorate.queue(queue)
   const decorateOrders = options.decorate?.orders ?? ((repo: OrderRepository) => repo)
+  // Isolate-wide: the hub (one broker subscription) and one stock poller per watched sale.
+  const makeLive = (): LiveSeckill => ({
+    broadcast: makeBroadcast(),
+    stock: new StockWatch(kv.ledger, clock, STOCK_WATCH_EVERY_MS),
+  })
+  const live = makeLive()
 
   const build = (db: DatabaseHandle, background: (work: Promise<unknown>) => void): Deps => {
     const base: Omit<Deps, 'topics'> = {
@@ -375,6 +400,7 @@ export async function createContainer(
       profiles: new DrizzleProfileDirectory(db.db),
       shops: shopService({ ...kv, clock, config, db, cacheStore, geo, local, bloom, background }),
       blobs,
+      live: platform.subscriptionsPerRequest ? makeLive() : live,
       probes: [...probes, { name: 'database', adapter: db.driver, check: () => db.ping() }],
       background,
     }

@@ -26,7 +26,7 @@ export function createWorker(modules: WorkerModules) {
   const boot = (env: Record<string, unknown>) => {
     booted ??= createContainer(
       env,
-      { databasePerRequest: true, requireCloudServices: true },
+      { databasePerRequest: true, requireCloudServices: true, subscriptionsPerRequest: true },
       { topics: modules.topics }
     ).then((container) => ({ container, app: createApp(container) }))
     return booted

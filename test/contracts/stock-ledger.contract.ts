@@ -176,6 +176,8 @@ export function stockLedgerContract(name: string, make: MakeLedger) {
       )
       const accepted = results.filter((r) => r.kind === 'accepted')
       expect(accepted).toHaveLength(50)
+      expect(await ledger.remaining(t.voucherId)).toBe(0)
+      expect(await ledger.remaining('987654321')).toBeNull()
       const refusals = new Set(
         results.filter((r) => r.kind === 'refused').map((r) => (r as { reason: string }).reason)
       )

@@ -20,6 +20,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { createClient, ErrorReply, RESP_TYPES } from 'redis'
 import { type FaultHandle, FaultRules, type FaultSchedule } from './faults.ts'
+import { isSubscribePath, subscribeEndpoint } from './upstash-subscribe.ts'
 
 export interface UpstashGatewayOptions {
   redisUrl: string
@@ -190,6 +191,10 @@ export async function startUpstashGateway(opts: UpstashGatewayOptions): Promise<
     [RESP_TYPES.SIMPLE_STRING]: Buffer,
   })
   const send = (args: string[]) => redis.sendCommand(args) as Promise<Reply>
+  // Streaming subscribe (`/subscribe/<ch>`, `/psubscribe/<pattern>`): see upstash-subscribe.ts.
+  const subscriptions = subscribeEndpoint(() =>
+    client.duplicate({ disableOfflineQueue: true, socket: { reconnectStrategy: false } })
+  )
   // Wait for the first connection attempt only: if Redis is down the gateway still starts (500s).
   const connecting = client.connect()
   connecting.catch(() => {}) // rejects only if destroyed before ever connecting
@@ -292,13 +297,15 @@ export async function startUpstashGateway(opts: UpstashGatewayOptions): Promise<
       res.setHeader('allow', 'POST')
       throw new HttpError(405, 'Method not allowed')
     }
-    if (!ROUTES.has(path)) throw new HttpError(404, `Endpoint not found: ${path}`)
+    const subscribe = isSubscribePath(path)
+    if (!ROUTES.has(path) && !subscribe) throw new HttpError(404, `Endpoint not found: ${path}`)
     // Compare fixed-length digests so the comparison time does not depend on the token.
     if (!timingSafeEqual(sha256(req.headers.authorization ?? ''), expectedAuth)) {
       throw new HttpError(401, 'Unauthorized')
     }
     stats.requests++
     stats.byPath[path] = (stats.byPath[path] ?? 0) + 1
+    if (subscribe) return subscriptions.serve(path, req, res)
 
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
@@ -372,6 +379,7 @@ export async function startUpstashGateway(opts: UpstashGatewayOptions): Promise<
     })
   const stop = () =>
     new Promise<void>((resolve) => {
+      subscriptions.close()
       if (!server.listening) return resolve()
       server.close(() => resolve())
       server.closeAllConnections()

@@ -163,6 +163,10 @@ export class MemoryStockLedger implements StockLedger {
       .map((r) => ({ ...r }))
   }
 
+  async remaining(voucherId: string): Promise<number | null> {
+    return this.#sales.get(voucherId)?.stock ?? null
+  }
+
   async saleOf(orderId: string): Promise<string | null> {
     return this.#saleOf.get(orderId) ?? null
   }

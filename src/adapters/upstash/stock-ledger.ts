@@ -190,6 +190,13 @@ export class UpstashStockLedger implements StockLedger {
     return pairs(flat).map(([field, value]) => parseReservation(voucherId, field, value))
   }
 
+  async remaining(voucherId: string): Promise<number | null> {
+    const stock = await redisCall(() =>
+      this.#redis.hget<string | number>(this.#keys(voucherId).sale, 'stock')
+    )
+    return stock === null || stock === undefined ? null : Number(stock)
+  }
+
   /** `sk:o:{<orderId>}` → voucher id (its own hash tag: written beside, not inside, the script). */
   #saleOfKey(orderId: string): string {
     return `${this.#prefix}sk:o:{${orderId}}`

@@ -69,7 +69,7 @@ const OrderSchema = z
   })
   .openapi('Order')
 
-const orderJson = (o: OrderView | Order) => ({
+export const orderJson = (o: OrderView | Order) => ({
   id: o.id,
   voucherId: o.voucherId,
   status: o.status,
@@ -100,7 +100,7 @@ const json = <T extends z.ZodType>(schema: T) => ({
 })
 const voucherOut = { 'application/json': { schema: VoucherSchema } }
 const orderOut = { 'application/json': { schema: OrderSchema } }
-const idParam = z.object({ id: IdString.openapi({ param: { name: 'id', in: 'path' } }) })
+export const idParam = z.object({ id: IdString.openapi({ param: { name: 'id', in: 'path' } }) })
 const admin = { security: [{ adminBearer: [] }], middleware: [requireAdmin] }
 const user = { security: [{ bearerAuth: [] }], middleware: [requireUser] }
 

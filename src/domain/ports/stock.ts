@@ -113,6 +113,8 @@ export interface StockLedger {
   ): Promise<TransitionResult>
   /** Pending reservations accepted at or before `acceptedBefore` (unix ms), oldest first. */
   outbox(voucherId: string, acceptedBefore: number, limit: number): Promise<Reservation[]>
+  /** Units left (one read, for live stock announcements), or null when the sale is not loaded. */
+  remaining(voucherId: string): Promise<number | null>
   /** The sale an order id was reserved in (constant time, any number of sales), or null. */
   saleOf(orderId: string): Promise<string | null>
   /** Drops the `saleOf` record of an order id that was not accepted (idempotent). */

@@ -10,6 +10,7 @@ import type {
   Voucher,
   VoucherRepository,
 } from '../ports/vouchers.ts'
+import { announceOrder, type LiveSeckill } from './live.ts'
 
 export const TOPIC_PERSIST = 'orders.persist'
 export const TOPIC_TIMEOUT = 'orders.timeout'
@@ -34,6 +35,8 @@ export interface SeckillDeps {
   /** Work that must finish after the response (Workers: waitUntil). */
   background(work: Promise<unknown>): void
   policy: SeckillPolicy
+  /** Live notifications of order states (absent: none are sent). */
+  live?: LiveSeckill
 }
 
 /** What the persist message carries: everything the consumer needs, nothing secret. */
@@ -217,6 +220,7 @@ export async function handlePersist(deps: SeckillDeps, delivery: Delivery<unknow
   if (r.result === 'sold-out') throw new PermanentFailure('no database stock left')
   if (r.result === 'duplicate') throw new PermanentFailure('the user already holds this order slot')
   await settleLedger(deps, m, r.order)
+  announceOrder(deps, r.order)
   if (r.order.status === 'unpaid') {
     await deps.queue.publish(
       TOPIC_TIMEOUT,
@@ -243,6 +247,7 @@ export async function handlePersistDead(deps: SeckillDeps, letter: DeadLetter<un
     deps.clock.now()
   )
   await settleLedger(deps, m, order)
+  announceOrder(deps, order)
 }
 
 /** Cancels an unpaid order (by its owner, or by the system when `userId` is null). */
@@ -259,6 +264,7 @@ export async function cancelOrder(deps: SeckillDeps, orderId: string, userId: st
   }
   // First cancel or a retry after a failure here: returning Redis stock is idempotent.
   await deps.ledger.transition(r.order.voucherId, orderId, 'cancelled', ['pending', 'committed'])
+  announceOrder(deps, r.order)
   return r.order
 }
 
@@ -325,6 +331,7 @@ export async function payOrder(deps: SeckillDeps, orderId: string, userId: strin
   if (r.order.status !== 'paid') {
     throw new DomainError('ORDER_NOT_PAYABLE', `the order is ${r.order.status}`)
   }
+  announceOrder(deps, r.order)
   return r.order
 }
 

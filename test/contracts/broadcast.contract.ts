@@ -1,0 +1,140 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { BroadcastHub } from '../../src/adapters/pubsub/hub.ts'
+import type { Subscription } from '../../src/domain/ports/broadcast.ts'
+
+export interface BroadcastHarness {
+  /** Two hubs, as two processes/isolates would have, on the same broker. */
+  a: BroadcastHub
+  b: BroadcastHub
+  /** Breaks every broker connection (a broker restart); the broker is usable again afterwards. */
+  drop(): Promise<void>
+  /** Broker-side subscriptions opened so far, when the broker can tell (else undefined). */
+  brokerSubscriptions?(): number
+}
+
+/** A listener that records what it gets and lets a test await the n-th message. */
+function recorder() {
+  const got: string[] = []
+  let resets = 0
+  const waiters: Array<{ n: number; resolve: () => void }> = []
+  const wake = () => {
+    for (const w of [...waiters]) {
+      if (got.length >= w.n || resets > 0) {
+        waiters.splice(waiters.indexOf(w), 1)
+        w.resolve()
+      }
+    }
+  }
+  return {
+    got,
+    get resets() {
+      return resets
+    },
+    listener: {
+      message: (m: string) => {
+        got.push(m)
+        wake()
+      },
+      reset: () => {
+        resets++
+        wake()
+      },
+    },
+    /** Resolves once `n` messages (or a reset) arrived. */
+    until(n: number) {
+      return new Promise<void>((resolve) => {
+        waiters.push({ n, resolve })
+        wake()
+      })
+    },
+  }
+}
+
+/** The Broadcast port's contract; every adapter runs it. */
+export function broadcastContract(name: string, make: () => Promise<BroadcastHarness>) {
+  describe(`Broadcast contract [${name}]`, () => {
+    const open: Subscription[] = []
+    afterEach(() => {
+      for (const s of open.splice(0)) s.close()
+    })
+    const channel = () => `t:${crypto.randomUUID().slice(0, 8)}`
+
+    it('delivers what is published after subscribe resolved, in order, to every process', async () => {
+      const { a, b } = await make()
+      const ch = channel()
+      const here = recorder()
+      const there = recorder()
+      open.push(await a.subscribe(ch, here.listener), await b.subscribe(ch, there.listener))
+      for (const m of ['1', '2', '{"x":"a,b"}']) await a.publish(ch, m)
+      await Promise.all([here.until(3), there.until(3)])
+      expect(here.got).toEqual(['1', '2', '{"x":"a,b"}'])
+      expect(there.got).toEqual(['1', '2', '{"x":"a,b"}'])
+    })
+
+    it('keeps channels apart and stops delivering to a closed subscription', async () => {
+      const { a, b } = await make()
+      const [x, y] = [channel(), channel()]
+      const onX = recorder()
+      const onY = recorder()
+      const gone = recorder()
+      open.push(await a.subscribe(x, onX.listener), await a.subscribe(y, onY.listener))
+      const closed = await a.subscribe(x, gone.listener)
+      closed.close()
+      closed.close()
+      await b.publish(y, 'for y')
+      await b.publish(x, 'for x')
+      await Promise.all([onX.until(1), onY.until(1)])
+      expect(onX.got).toEqual(['for x'])
+      expect(onY.got).toEqual(['for y'])
+      expect(gone.got).toEqual([])
+    })
+
+    it('shares ONE broker subscription among every listener of every channel', async () => {
+      const { a, b, brokerSubscriptions } = await make()
+      const before = brokerSubscriptions?.()
+      const channels = Array.from({ length: 10 }, channel)
+      const recorders = Array.from({ length: 100 }, () => recorder())
+      open.push(
+        ...(await Promise.all(recorders.map((r, i) => a.subscribe(channels[i % 10]!, r.listener))))
+      )
+      expect(a.listeners).toBe(100)
+      for (const ch of channels) await b.publish(ch, ch)
+      await Promise.all(recorders.map((r) => r.until(1)))
+      expect(recorders.map((r) => r.got)).toEqual(recorders.map((_, i) => [channels[i % 10]]))
+      expect(a.connections).toBe(1)
+      if (before !== undefined) expect(brokerSubscriptions!() - before).toBe(1)
+    })
+
+    it('closes the broker subscription with the last listener and opens it again on demand', async () => {
+      const { a, b } = await make()
+      const ch = channel()
+      const first = await a.subscribe(ch, recorder().listener)
+      first.close()
+      expect(a.listeners).toBe(0)
+      const again = recorder()
+      open.push(await a.subscribe(ch, again.listener))
+      await b.publish(ch, 'back')
+      await again.until(1)
+      expect(again.got).toEqual(['back'])
+      expect(a.connections).toBe(2)
+    })
+
+    it('resets every listener once when the broker connection drops; subscribing again works', async () => {
+      const { a, b, drop } = await make()
+      const ch = channel()
+      const r1 = recorder()
+      const r2 = recorder()
+      open.push(await a.subscribe(ch, r1.listener), await a.subscribe(channel(), r2.listener))
+      await drop()
+      await Promise.all([r1.until(Number.POSITIVE_INFINITY), r2.until(Number.POSITIVE_INFINITY)])
+      expect([r1.resets, r2.resets]).toEqual([1, 1])
+      expect(a.listeners).toBe(0)
+      const after = recorder()
+      open.push(await a.subscribe(ch, after.listener))
+      await b.publish(ch, 'after')
+      await after.until(1)
+      expect(after.got).toEqual(['after'])
+      expect(r1.got).toEqual([])
+    })
+  })
+}
