@@ -311,9 +311,12 @@ export async function cancelOverdue(
   let cancelled = 0
   for (const order of due) {
     const r = await deps.orders.cancel(order.id, null, deps.clock.now())
-    if (r.changed) cancelled += 1
     if (r.order?.status === 'cancelled') {
       await deps.ledger.transition(order.voucherId, order.id, 'cancelled', ['pending', 'committed'])
+    }
+    if (r.changed && r.order) {
+      cancelled += 1
+      announceOrder(deps, r.order)
     }
   }
   return { overdue: due.length, cancelled }
