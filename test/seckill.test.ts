@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { appTopics } from '../src/app/modules.ts'
 import type { Delivery, Queue, TopicHandlers } from '../src/domain/ports/queue.ts'
 import { appKinds, startTestApp, type TestApp } from './harness/app.ts'
+import { createSale as createSaleOver } from './harness/flows.ts'
 import { type DirectRedis, directRedis } from './harness/redis.ts'
 import { makeUsers, type TestUser } from './harness/users.ts'
 
@@ -66,25 +67,8 @@ describe.each(appKinds(inject('services')))('flash sale end to end [%s]', (kind)
   })
   afterAll(() => app?.close())
 
-  async function createSale(over: Record<string, unknown> = {}) {
-    const now = app.clock.now()
-    const res = await app.fetch('/vouchers/seckill', {
-      method: 'POST',
-      headers: admin,
-      json: {
-        shopId: '1',
-        title: '50 off 100',
-        payValue: 5000,
-        actualValue: 10000,
-        stock: 100,
-        beginAt: new Date(now - MIN).toISOString(),
-        endAt: new Date(now + 60 * MIN).toISOString(),
-        ...over,
-      },
-    })
-    expect(res.status).toBe(201)
-    return (await res.json()) as { id: string }
-  }
+  const createSale = (over: Record<string, unknown> = {}) =>
+    createSaleOver(app.fetch, ADMIN, app.clock.now(), over)
 
   const grab = (voucherId: string, token: string, headers: Record<string, string> = {}) =>
     app.fetch(`/vouchers/${voucherId}/seckill`, { method: 'POST', token, headers })
