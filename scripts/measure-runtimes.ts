@@ -7,7 +7,8 @@
  *     (wrangler dev: the workerd process alone, and the tree with wrangler's Node process).
  * Node, Deno and Bun are also started embedded (no env: in-memory Redis/queue, PGlite in memory,
  * demo data seeded), which is what `npm start` does on a fresh checkout.
- * Env: REDIS_URL, PG_ADMIN_URL as for `npm run stack`; RUNS (default 3).
+ * Env: REDIS_URL, PG_ADMIN_URL as for `npm run stack`; RUNS (default 3); ONLY=workerd,bun (labels
+ * starting with these).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
@@ -28,11 +29,15 @@ const script = (name: string): string[] => pkg.scripts[name].split(/\s+/)
 
 type Runtime = 'node' | 'deno' | 'bun' | 'workerd'
 
-function command(runtime: Runtime, port: number, vars: Record<string, string>): string[] {
+function command(
+  runtime: Runtime,
+  port: number,
+  inspector: number,
+  vars: Record<string, string>
+): string[] {
   if (runtime === 'node') return script('start')
   if (runtime === 'deno') return script('start:deno')
   if (runtime === 'bun') return script('start:bun')
-  const inspector = port + 1
   return [
     'wrangler',
     'dev',
@@ -44,7 +49,10 @@ function command(runtime: Runtime, port: number, vars: Record<string, string>): 
     String(inspector),
     '--log-level',
     'warn',
-    ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
+    ...Object.entries({ ...vars, PUBLIC_URL: `http://127.0.0.1:${port}` }).flatMap(([k, v]) => [
+      '--var',
+      `${k}:${v}`,
+    ]),
   ]
 }
 
@@ -78,6 +86,7 @@ function treeRss(root: number): { total: number; byName: Record<string, number> 
 async function firstOk(url: string, child: ChildProcess, started: number): Promise<number> {
   for (;;) {
     if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}`)
+    if (performance.now() - started > 120_000) throw new Error('no 200 from /health in 120 s')
     try {
       const res = await fetch(url)
       await res.arrayBuffer()
@@ -88,8 +97,8 @@ async function firstOk(url: string, child: ChildProcess, started: number): Promi
 }
 
 async function measure(runtime: Runtime, vars: Record<string, string>) {
-  const port = await freePort()
-  const [cmd, ...args] = command(runtime, port, vars)
+  const [port, inspector] = [await freePort(), await freePort()]
+  const [cmd, ...args] = command(runtime, port, inspector, vars)
   const started = performance.now()
   const child = spawn(bin(cmd!), args, {
     env: {
@@ -166,7 +175,9 @@ async function main() {
     ]
     console.log(`| runtime | first 200 (median of ${RUNS}) | idle RSS |`)
     console.log('| --- | --- | --- |')
+    const only = env.ONLY?.split(',')
     for (const [label, runtime, vars] of cases) {
+      if (only && !only.some((o) => label.startsWith(o))) continue
       const runs = []
       for (let i = 0; i < RUNS; i++) runs.push(await measure(runtime, vars))
       const rss = runs.at(-1)!.rss

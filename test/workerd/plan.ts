@@ -27,6 +27,8 @@ export interface WorkerdPlan {
 declare module 'vitest' {
   export interface ProvidedContext {
     workerd: WorkerdPlan
+    /** Set by globalSetup: false when the stack could not start (no Redis/Postgres). */
+    workerdReady: boolean
   }
 }
 

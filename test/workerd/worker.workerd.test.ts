@@ -35,7 +35,7 @@ const sql = async <Row>(text: string, values: unknown[] = []) =>
 const delivered = async (topic: string) =>
   (await control<{ count: number }>(`/qstash/delivered?topic=${topic}`)).count
 
-describe('Worker in workerd on the stand-ins', () => {
+describe.skipIf(!inject('workerdReady'))('Worker in workerd on the stand-ins', () => {
   it('serves /health with Upstash, QStash and Neon', async () => {
     const res = await api('/health')
     expect(res.status).toBe(200)
