@@ -1,5 +1,5 @@
 /**
- * Deno entry (`deno task start`): the same host as the Node entry (embedded by default; Upstash,
+ * Deno entry (`npm run start:deno`): the same host as the Node entry (embedded by default; Upstash,
  * QStash and Neon from the standard env vars), served by `Deno.serve`. Type-checked by
  * `deno check` (deno.json), not by tsc.
  */

@@ -1,7 +1,8 @@
 /**
- * Node entry (`npm start`). With no environment it runs fully embedded: in-memory Redis/queue
- * adapters and PGlite persisted under DATA_DIR (default .data/). With the standard env vars set it
- * uses Upstash, QStash and Neon like the Worker. Migrations are applied at start.
+ * Node entry (`npm start`; Bun runs it too: `npm run start:bun`). With no environment it runs
+ * fully embedded: in-memory Redis/queue adapters and PGlite persisted under DATA_DIR (default
+ * .data/). With the standard env vars set it uses Upstash, QStash and Neon like the Worker.
+ * Migrations are applied at start.
  */
 import { type ServerType, serve } from '@hono/node-server'
 import { isMainModule } from '../adapters/system/main-module.ts'
