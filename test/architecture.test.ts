@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
 /** Files allowed to import adapters: the composition root and the entry points that feed it. */
-const COMPOSITION_ROOT = ['src/app/deps.ts', 'src/app/node.ts']
+const COMPOSITION_ROOT = ['src/app/deps.ts', 'src/app/host.ts', 'src/app/node.ts']
 
 function sources(dir: string): string[] {
   return readdirSync(join(root, dir), { recursive: true, withFileTypes: true })

@@ -1,22 +1,14 @@
 /**
- * Node entry (`npm start`). With no environment it runs fully embedded: in-memory Redis/queue
- * adapters and PGlite persisted under DATA_DIR (default .data/). With the standard env vars set it
- * uses Upstash, QStash and Neon like the Worker. Migrations are applied at start.
+ * Node entry (`npm start`; Bun runs it too: `npm run start:bun`). With no environment it runs
+ * fully embedded: in-memory Redis/queue adapters and PGlite persisted under DATA_DIR (default
+ * .data/). With the standard env vars set it uses Upstash, QStash and Neon like the Worker.
+ * Migrations are applied at start.
  */
 import { type ServerType, serve } from '@hono/node-server'
-import type { ExecutionContext } from 'hono'
-import { MemoryBlobStore } from '../adapters/memory/blobs.ts'
-import { createDatabase } from '../adapters/postgres/db.ts'
-import { migrateDatabase } from '../adapters/postgres/migrate.ts'
-import { seedDemoShops } from '../adapters/postgres/seed.ts'
-import { DirectoryBlobStore } from '../adapters/system/directory-blobs.ts'
-import { DirectoryAssets } from '../adapters/system/file-assets.ts'
-import { createApp } from './app.ts'
-import { type Container, type ContainerOptions, createContainer } from './deps.ts'
+import { isMainModule } from '../adapters/system/main-module.ts'
+import type { Container } from './deps.ts'
+import { type HostOptions, listeningFields, startHost } from './host.ts'
 import { rememberSocketAddress } from './http/client-ip.ts'
-import { runJobs } from './jobs.ts'
-import { errorFields } from './log.ts'
-import { appJobs, appTopics } from './modules.ts'
 
 export interface NodeServer {
   url: string
@@ -25,69 +17,20 @@ export interface NodeServer {
   close(): Promise<void>
 }
 
-export interface NodeServerOptions extends ContainerOptions {
-  env?: Record<string, string | undefined>
+export interface NodeServerOptions extends Partial<HostOptions> {
   port?: number
   hostname?: string
-  /** Run periodic jobs every this many ms (0 = never). Default 60 000. */
-  jobsEveryMs?: number
 }
 
 export async function startNodeServer(options: NodeServerOptions = {}): Promise<NodeServer> {
-  const env = options.env ?? process.env
-  let seeded = false
-  const container = await createContainer(
-    env,
-    {
-      databasePerRequest: false,
-      requireCloudServices: false,
-      embeddedDatabase: (config) =>
-        createDatabase(
-          config.dataDir === ':memory:'
-            ? { driver: 'pglite' }
-            : { driver: 'pglite', dataDir: `${config.dataDir}/pglite` }
-        ),
-      // Uploads under DATA_DIR/blobs (kept in memory with DATA_DIR=:memory:).
-      embeddedBlobs: (config) =>
-        config.dataDir === ':memory:'
-          ? new MemoryBlobStore()
-          : new DirectoryBlobStore(`${config.dataDir}/blobs`),
-      prepareDatabase: async (handle, config) => {
-        await migrateDatabase(handle)
-        // First run: the demo shops (SEED_DEMO_DATA, default on in development).
-        if (config.shops.seedDemoData) seeded = (await seedDemoShops(handle.db)).seeded
-      },
-    },
-    { topics: appTopics, ...options }
-  )
-  if (container.config.shops.seedDemoData) await warmShopIndexes(container, seeded)
-  const app = createApp(container, {
-    assets: new DirectoryAssets(
-      env.PUBLIC_DIR ?? new URL('../../public', import.meta.url).pathname
-    ),
-  })
-  const inflight = new Set<Promise<unknown>>()
-  const ctx: ExecutionContext = {
-    waitUntil(work: Promise<unknown>) {
-      const settled = work.catch(() => {})
-      inflight.add(settled)
-      settled.finally(() => inflight.delete(settled))
-    },
-    passThroughOnException() {},
-    props: {},
-  }
-  const jobsEveryMs = options.jobsEveryMs ?? 60_000
-  const timer =
-    jobsEveryMs > 0 && appJobs.length > 0
-      ? setInterval(() => ctx.waitUntil(runJobs(container, appJobs, 'timer')), jobsEveryMs)
-      : undefined
+  const host = await startHost({ ...options, env: options.env ?? process.env })
   const hostname = options.hostname ?? '127.0.0.1'
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve(
       {
         fetch: (req, node: { incoming?: { socket?: { remoteAddress?: string } } }) => {
           rememberSocketAddress(req, node.incoming?.socket?.remoteAddress)
-          return app.fetch(req, env, ctx)
+          return host.fetch(req)
         },
         port: options.port ?? 3000,
         hostname,
@@ -99,21 +42,11 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : options.port
   const url = `http://${hostname}:${port}`
-  container.log.info('listening', {
-    url,
-    redis: container.config.redis ? 'upstash' : 'memory',
-    queue: container.config.qstash ? 'qstash' : 'memory',
-    database: container.config.database ? 'neon-serverless' : 'pglite',
-  })
+  host.container.log.info('listening', listeningFields(host.container, url))
   return {
     url,
-    container,
-    async close() {
-      clearInterval(timer)
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-      await Promise.all(inflight)
-      await container.close()
-    },
+    container: host.container,
+    close: () => host.close(() => closeServer(server)),
   }
 }
 
@@ -153,24 +86,26 @@ function answerClientError(err: Error & { code?: string }, socket: import('node:
 }
 
 /**
- * Loads the shop Bloom filter and GEO sets (with in-memory Redis they start empty on every run):
- * a full rebuild after seeding, else only when missing. Failure is not fatal: reads rebuild them
- * on demand.
+ * Stops accepting connections and closes the open ones: idle keep-alive connections at once (else
+ * `close()` waits for their keep-alive timeout, and Bun's and Deno's node:http never finish) and
+ * whatever is still open after `graceMs` (a response still being written, a client holding on).
  */
-async function warmShopIndexes(container: Container, rebuild: boolean): Promise<void> {
-  const scope = await container.scope()
-  try {
-    const shops = scope.deps.shops
-    const result = rebuild ? await shops.rebuildIndexes() : await shops.ensureIndexes()
-    container.log.info('shop indexes', { result })
-  } catch (e) {
-    container.log.warn('shop indexes not warmed; reads rebuild them on demand', errorFields(e))
-  } finally {
-    await scope.finish()
-  }
+function closeServer(server: ServerType, graceMs = 5_000): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const force = setTimeout(() => closeAll(server), graceMs)
+    server.close(() => {
+      clearTimeout(force)
+      resolve()
+    })
+    if ('closeIdleConnections' in server) server.closeIdleConnections()
+  })
 }
 
-if (import.meta.main) {
+function closeAll(server: ServerType) {
+  if ('closeAllConnections' in server) server.closeAllConnections()
+}
+
+if (isMainModule(import.meta)) {
   const server = await startNodeServer({
     port: Number(process.env.PORT ?? 3000),
     hostname: process.env.HOST ?? '127.0.0.1',

@@ -3,6 +3,7 @@ import type { ContainerOptions, Deps, TopicFactory } from '../../src/app/deps.ts
 import { type NodeServer, startNodeServer } from '../../src/app/node.ts'
 import { type LocalStack, startLocalStack } from '../stack/index.ts'
 import { createTestDatabase, type TestDatabase } from './db.ts'
+import { type AppFetch, appFetch } from './flows.ts'
 import { freePort } from './net.ts'
 import { deleteByPrefix, directRedis, uniquePrefix } from './redis.ts'
 import { REDIS_URL } from './services.ts'
@@ -20,7 +21,7 @@ export interface TestApp {
   prefix: string
   /** The app's long-lived dependencies (the Node server shares one scope). */
   deps(): Promise<Deps>
-  fetch(path: string, init?: RequestInit & { token?: string; json?: unknown }): Promise<Response>
+  fetch: AppFetch
   /**
    * Waits until nothing is in flight: background work (publishes), in-process deliveries and — on
    * the real stack — QStash deliveries that are due now (and the work they start).
@@ -86,17 +87,7 @@ export async function startTestApp(kind: AppKind, options: TestAppOptions = {}):
     stack,
     prefix,
     deps: async () => (await server.container.scope()).deps,
-    fetch(path, init = {}) {
-      const { token, json, headers, ...rest } = init
-      const h = new Headers(headers)
-      if (token) h.set('authorization', `Bearer ${token}`)
-      if (json !== undefined) h.set('content-type', 'application/json')
-      return fetch(`${url}${path}`, {
-        ...rest,
-        headers: h,
-        ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
-      })
-    },
+    fetch: appFetch(fetch, url),
     async settle() {
       for (;;) {
         const before = JSON.stringify(stack?.qstash.stats())

@@ -10,6 +10,8 @@ export interface LocalStackOptions {
   databaseUrl: string
   /** Fixed ports (npm run stack); ephemeral by default. */
   ports?: { redis?: number; qstash?: number; neon?: number }
+  /** The gateway's token (random by default; the QStash ones go in `qstash`). */
+  redisToken?: string
   qstash?: QStashServerOptions
   /** E.g. `{ clock }` so `neon.faults.refuse({ forMs })` runs on the test's ManualClock. */
   neon?: Omit<NeonProxyOptions, 'port'>
@@ -31,7 +33,7 @@ export interface LocalStack {
 export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
   const gateway = await startUpstashGateway({
     redisUrl: opts.redisUrl,
-    token: randomBytes(24).toString('base64url'),
+    token: opts.redisToken ?? randomBytes(24).toString('base64url'),
     port: opts.ports?.redis,
   })
   const qstash = await startQStashServer({ port: opts.ports?.qstash, ...opts.qstash })

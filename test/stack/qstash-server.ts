@@ -134,6 +134,11 @@ export interface QStashServer {
   idle(): Promise<void>
   /** Resolves when nothing is in flight or scheduled at all; a manual clock jumps to each due time. */
   drain(): Promise<void>
+  /**
+   * Resolves once `ready()` holds, checked now and after every publish and delivery attempt (for
+   * apps in another process: wait for the publishes their background work makes).
+   */
+  until(ready: () => boolean): Promise<void>
   dlq(): DlqEntry[]
   deliveries(): DeliveryRecord[]
   stats(): {
@@ -626,6 +631,7 @@ export async function startQStashServer(options: QStashServerOptions = {}): Prom
       pump()
     },
     idle: () => waitFor(isIdle),
+    until: (ready) => waitFor(ready),
     async drain() {
       for (;;) {
         await waitFor(manual ? isIdle : () => isIdle() && due.length === 0)

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url'
 import type { NeonDatabase } from 'drizzle-orm/neon-serverless'
 import { migrate as migrateNeon } from 'drizzle-orm/neon-serverless/migrator'
 import type { PgliteDatabase } from 'drizzle-orm/pglite'
+import { isMainModule } from '../system/main-module.ts'
 import { createDatabase, type DatabaseConfig, type DatabaseHandle, type Schema } from './db.ts'
 
 /** The drizzle-kit output folder (SQL files + meta/_journal.json). Node only: read with node:fs. */
@@ -48,7 +49,7 @@ export function cliConfig(argv: string[], env: Record<string, string | undefined
   return { driver: 'neon-serverless', url, localProxy }
 }
 
-if (import.meta.main) {
+if (isMainModule(import.meta)) {
   try {
     const config = cliConfig(process.argv.slice(2), process.env)
     const handle = await createDatabase(config)

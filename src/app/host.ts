@@ -1,0 +1,121 @@
+/**
+ * The long-running host shared by the server entries (Node and Bun: node.ts; Deno: deno.ts): the
+ * container with the embedded PGlite fallback, migrations and demo data at start, the asset
+ * directory, an ExecutionContext whose waitUntil work is awaited on close, and the periodic jobs
+ * on a timer. The entries only add the HTTP listener.
+ */
+import type { ExecutionContext } from 'hono'
+import { createDatabase } from '../adapters/postgres/db.ts'
+import { migrateDatabase } from '../adapters/postgres/migrate.ts'
+import { seedDemoShops } from '../adapters/postgres/seed.ts'
+import { DirectoryAssets } from '../adapters/system/file-assets.ts'
+import { createApp } from './app.ts'
+import { type Container, type ContainerOptions, createContainer } from './deps.ts'
+import { runJobs } from './jobs.ts'
+import { errorFields } from './log.ts'
+import { appJobs, appTopics } from './modules.ts'
+
+export interface HostOptions extends ContainerOptions {
+  env: Record<string, string | undefined>
+  /** Run periodic jobs every this many ms (0 = never). Default 60 000. */
+  jobsEveryMs?: number
+}
+
+export interface Host {
+  /** The dependency container (scripts and tests reach the adapters through it). */
+  container: Container
+  /** The app's fetch handler, bound to the env and the host's ExecutionContext. */
+  fetch(request: Request): Response | Promise<Response>
+  /**
+   * Stops the job timer, runs `stopListening` (the entry's listener shutdown: no new requests, open
+   * connections closed), waits for background work, then closes the container.
+   */
+  close(stopListening: () => Promise<void>): Promise<void>
+}
+
+export async function startHost(options: HostOptions): Promise<Host> {
+  const { env } = options
+  let seeded = false
+  const container = await createContainer(
+    env,
+    {
+      databasePerRequest: false,
+      requireCloudServices: false,
+      embeddedDatabase: (config) =>
+        createDatabase(
+          config.dataDir === ':memory:'
+            ? { driver: 'pglite' }
+            : { driver: 'pglite', dataDir: `${config.dataDir}/pglite` }
+        ),
+      prepareDatabase: async (handle, config) => {
+        await migrateDatabase(handle)
+        // First run: the demo shops (SEED_DEMO_DATA, default on in development).
+        if (config.shops.seedDemoData) seeded = (await seedDemoShops(handle.db)).seeded
+      },
+    },
+    { topics: appTopics, ...options }
+  )
+  if (container.config.shops.seedDemoData) await warmShopIndexes(container, seeded)
+  const app = createApp(container, {
+    assets: new DirectoryAssets(
+      env.PUBLIC_DIR ?? new URL('../../public', import.meta.url).pathname
+    ),
+  })
+  const inflight = new Set<Promise<unknown>>()
+  const ctx: ExecutionContext = {
+    waitUntil(work: Promise<unknown>) {
+      const settled = work.catch(() => {})
+      inflight.add(settled)
+      settled.finally(() => inflight.delete(settled))
+    },
+    passThroughOnException() {},
+    props: {},
+  }
+  const jobsEveryMs = options.jobsEveryMs ?? 60_000
+  const timer =
+    jobsEveryMs > 0 && appJobs.length > 0
+      ? setInterval(() => ctx.waitUntil(runJobs(container, appJobs, 'timer')), jobsEveryMs)
+      : undefined
+  return {
+    container,
+    fetch: (request) => app.fetch(request, env, ctx),
+    async close(stopListening) {
+      clearInterval(timer)
+      await stopListening()
+      await Promise.all(inflight)
+      await container.close()
+    },
+  }
+}
+
+/**
+ * Loads the shop Bloom filter and GEO sets (with in-memory Redis they start empty on every run):
+ * a full rebuild after seeding, else only when missing. Failure is not fatal: reads rebuild them
+ * on demand.
+ */
+async function warmShopIndexes(container: Container, rebuild: boolean): Promise<void> {
+  const scope = await container.scope()
+  try {
+    const shops = scope.deps.shops
+    const result = rebuild ? await shops.rebuildIndexes() : await shops.ensureIndexes()
+    container.log.info('shop indexes', { result })
+  } catch (e) {
+    container.log.warn('shop indexes not warmed; reads rebuild them on demand', errorFields(e))
+  } finally {
+    await scope.finish()
+  }
+}
+
+/** The fields of the 'listening' log line every server entry writes once it accepts requests. */
+export function listeningFields(container: Container, url: string) {
+  const versions: Record<string, string | undefined> =
+    (globalThis as { process?: { versions?: Record<string, string> } }).process?.versions ?? {}
+  const runtime = versions.bun ? 'bun' : versions.deno ? 'deno' : 'node'
+  return {
+    url,
+    runtime: `${runtime} ${versions[runtime] ?? ''}`.trim(),
+    redis: container.config.redis ? 'upstash' : 'memory',
+    queue: container.config.qstash ? 'qstash' : 'memory',
+    database: container.config.database ? 'neon-serverless' : 'pglite',
+  }
+}
