@@ -11,6 +11,7 @@ import { sessionContract } from './contracts/session.contract.ts'
 import { windowLimiterContract } from './contracts/window-limiter.contract.ts'
 import { type DirectRedis, deleteByPrefix, directRedis, uniquePrefix } from './harness/redis.ts'
 import { REDIS_URL } from './harness/services.ts'
+import { forEachTcpTransport } from './harness/transports.ts'
 import { startUpstashGateway, type UpstashGateway } from './stack/upstash-gateway.ts'
 
 sessionContract('memory', async (clock) => new MemorySessionStore(clock))
@@ -37,5 +38,14 @@ describe.skipIf(!inject('services').redis)('real Redis through the Upstash gatew
   windowLimiterContract(
     'upstash',
     async (clock) => new UpstashWindowLimiter(redis(), clock, prefix)
+  )
+})
+
+forEachTcpTransport('auth ports', (t) => {
+  sessionContract(t.name, async (clock) => new UpstashSessionStore(t.client(), clock, t.prefix))
+  loginCodesContract(t.name, async (clock) => new UpstashLoginCodes(t.client(), clock, t.prefix))
+  windowLimiterContract(
+    t.name,
+    async (clock) => new UpstashWindowLimiter(t.client(), clock, t.prefix)
   )
 })

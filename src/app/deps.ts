@@ -33,7 +33,7 @@ import { createQStashClient, QStashQueue, QStashVerifier } from '../adapters/qst
 import { SystemClock } from '../adapters/system/clock.ts'
 import { LogCodeSender } from '../adapters/system/code-sender.ts'
 import { UpstashCacheStore } from '../adapters/upstash/cache-store.ts'
-import { createUpstashRedis } from '../adapters/upstash/client.ts'
+import { createUpstashRedis, type Redis } from '../adapters/upstash/client.ts'
 import { UpstashFeedInbox } from '../adapters/upstash/feed.ts'
 import { UpstashFollowIndex } from '../adapters/upstash/follows.ts'
 import { UpstashGeoIndex } from '../adapters/upstash/geo.ts'
@@ -45,6 +45,7 @@ import { UpstashRateLimiter } from '../adapters/upstash/rate-limiter.ts'
 import { UpstashSessionStore } from '../adapters/upstash/sessions.ts'
 import { UpstashSignInCalendar } from '../adapters/upstash/signins.ts'
 import { UpstashStockLedger } from '../adapters/upstash/stock-ledger.ts'
+import type { RedisTcpConfig, TcpRedis } from '../adapters/upstash/tcp.ts'
 import { UpstashVisitorCounter } from '../adapters/upstash/visitors.ts'
 import { UpstashWindowLimiter } from '../adapters/upstash/window-limiter.ts'
 import { BloomFilter, type BloomShape, bloomShape } from '../domain/cache/bloom.ts'
@@ -137,6 +138,10 @@ export interface Platform {
   requireCloudServices: boolean
   /** Node: the database used when DATABASE_URL is unset. */
   embeddedDatabase?: (config: AppConfig) => Promise<DatabaseHandle>
+  /** Node: DATABASE_URL (without NEON_LOCAL_PROXY) is any Postgres over TCP, through `pg`. */
+  postgresOverTcp?: boolean
+  /** Node (Bun, Deno): opens Redis over TCP when REDIS_URL is set (absent on Workers: REST only). */
+  openTcpRedis?: (config: RedisTcpConfig) => Promise<TcpRedis>
   /** Runs once on every long-lived database handle (Node: apply migrations, seed demo data). */
   prepareDatabase?: (handle: DatabaseHandle, config: AppConfig) => Promise<void>
 }
@@ -184,7 +189,9 @@ export async function createContainer(
   const log = createLogger(config.logLevel, options.logSink)
   if (platform.requireCloudServices) {
     const missing = [
-      !config.redis && 'UPSTASH_REDIS_REST_URL/UPSTASH_REDIS_REST_TOKEN',
+      !config.redis &&
+        !(config.redisTcp && platform.openTcpRedis) &&
+        'UPSTASH_REDIS_REST_URL/UPSTASH_REDIS_REST_TOKEN',
       !config.qstash && 'QSTASH_TOKEN (+ signing keys, PUBLIC_URL)',
       !config.database && 'DATABASE_URL',
     ].filter((m): m is string => Boolean(m))
@@ -199,8 +206,25 @@ export async function createContainer(
   let kv: RedisBacked
   let cacheStore: CacheStore
   let geo: GeoIndex
-  if (config.redis) {
-    const redis = createUpstashRedis(config.redis)
+  // Redis over TCP (REDIS_URL) where the runtime has TCP, else Upstash REST, else in-memory.
+  const tcp = config.redisTcp && platform.openTcpRedis
+  if (config.redisTcp && !tcp && !config.redis) {
+    throw new ConfigError(['REDIS_URL needs a runtime with TCP (Node); set UPSTASH_REDIS_REST_*'])
+  }
+  let tcpRedis: TcpRedis | undefined
+  let clients: { redis: Redis; raw: Redis; adapter: string } | undefined
+  if (tcp) {
+    tcpRedis = await tcp(config.redisTcp!)
+    clients = { redis: tcpRedis.redis, raw: tcpRedis.raw, adapter: tcpRedis.kind }
+  } else if (config.redis) {
+    clients = {
+      redis: createUpstashRedis(config.redis),
+      raw: createUpstashRedis({ ...config.redis, rawReplies: true }),
+      adapter: 'upstash',
+    }
+  }
+  if (clients) {
+    const { redis, raw } = clients
     const prefix = config.redisKeyPrefix
     kv = {
       ids: new UpstashIds(redis, clock, prefix),
@@ -218,10 +242,13 @@ export async function createContainer(
       signIns: new UpstashSignInCalendar(redis, prefix),
       visitors: new DedupingVisitorCounter(new UpstashVisitorCounter(redis, prefix)),
     }
-    const raw = createUpstashRedis({ ...config.redis, rawReplies: true })
     cacheStore = new UpstashCacheStore(raw, prefix)
     geo = new UpstashGeoIndex(raw, prefix)
-    probes.push({ name: 'redis', adapter: 'upstash', check: async () => void (await redis.ping()) })
+    probes.push({
+      name: 'redis',
+      adapter: clients.adapter,
+      check: async () => void (await redis.ping()),
+    })
   } else {
     cacheStore = new MemoryCacheStore(clock)
     geo = new MemoryGeoIndex()
@@ -251,6 +278,10 @@ export async function createContainer(
   let shared: DatabaseHandle | undefined
   const openDatabase = async (): Promise<DatabaseHandle> => {
     if (config.database) {
+      // Node: any Postgres over TCP (pg Pool); Workers, or the local Neon proxy: Neon's driver.
+      if (platform.postgresOverTcp && !config.database.localProxy) {
+        return createDatabase({ driver: 'node-postgres', url: config.database.url })
+      }
       return createDatabase({
         driver: 'neon-serverless',
         url: config.database.url,
@@ -398,6 +429,7 @@ export async function createContainer(
       await memoryQueue?.close()
       await Promise.all(pending)
       await shared?.close()
+      await tcpRedis?.close()
     },
   }
 }

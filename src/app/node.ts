@@ -9,6 +9,7 @@ import { createDatabase } from '../adapters/postgres/db.ts'
 import { migrateDatabase } from '../adapters/postgres/migrate.ts'
 import { seedDemoShops } from '../adapters/postgres/seed.ts'
 import { DirectoryAssets } from '../adapters/system/file-assets.ts'
+import { openTcpRedis } from '../adapters/upstash/tcp.ts'
 import { createApp } from './app.ts'
 import { type Container, type ContainerOptions, createContainer } from './deps.ts'
 import { runJobs } from './jobs.ts'
@@ -38,6 +39,8 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
     {
       databasePerRequest: false,
       requireCloudServices: false,
+      openTcpRedis,
+      postgresOverTcp: true,
       embeddedDatabase: (config) =>
         createDatabase(
           config.dataDir === ':memory:'
@@ -85,9 +88,13 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   const url = `http://${hostname}:${port}`
   container.log.info('listening', {
     url,
-    redis: container.config.redis ? 'upstash' : 'memory',
+    redis: container.config.redisTcp ? 'tcp' : container.config.redis ? 'upstash' : 'memory',
     queue: container.config.qstash ? 'qstash' : 'memory',
-    database: container.config.database ? 'neon-serverless' : 'pglite',
+    database: container.config.database
+      ? container.config.database.localProxy
+        ? 'neon-serverless'
+        : 'node-postgres'
+      : 'pglite',
   })
   return {
     url,
