@@ -14,6 +14,7 @@ import { createApp } from './app.ts'
 import { type Container, type ContainerOptions, createContainer } from './deps.ts'
 import { runJobs } from './jobs.ts'
 import { errorFields } from './log.ts'
+import { startCluster } from './node-cluster.ts'
 import { appJobs, appTopics } from './modules.ts'
 
 export interface NodeServer {
@@ -126,7 +127,8 @@ async function warmShopIndexes(container: Container, rebuild: boolean): Promise<
   }
 }
 
-if (import.meta.main) {
+// With external Redis and Postgres the primary only supervises workers (node-cluster.ts).
+if (import.meta.main && !startCluster(process.env)) {
   const server = await startNodeServer({
     port: Number(process.env.PORT ?? 3000),
     hostname: process.env.HOST ?? '127.0.0.1',
