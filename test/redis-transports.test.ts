@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { ManualClock } from '../src/adapters/memory/clock.ts'
 import { createUpstashRedis, type Redis } from '../src/adapters/upstash/client.ts'
 import { UpstashIds } from '../src/adapters/upstash/ids.ts'
+import { createNodeRestRedis } from '../src/adapters/upstash/rest-node.ts'
 import {
   openTcpRedis,
   parseRedisUrl,
@@ -74,10 +75,16 @@ describe.skipIf(!inject('services').redis)('REST and TCP transports answer alike
     await Promise.all(tcp.map((t) => t.close()))
   })
 
-  /** Runs `script` on REST and every TCP transport, each in a key namespace of its own. */
+  /**
+   * Runs `script` on REST (the SDK's fetch client, and Node's undici pool) and every TCP transport,
+   * each in a key namespace of its own.
+   */
   async function onEach(script: (redis: Redis, p: string) => Promise<unknown>) {
     const rest = createUpstashRedis({ url: gateway.url, token: gateway.token })
+    const pooled = createNodeRestRedis({ url: gateway.url, token: gateway.token })
     const results = [await script(rest, `${prefix}rest:`)]
+    results.push(await script(pooled.redis, `${prefix}rest1:`))
+    await pooled.close()
     for (const [i, t] of tcp.entries()) results.push(await script(t.redis, `${prefix}tcp${i}:`))
     return results
   }
@@ -104,7 +111,7 @@ describe.skipIf(!inject('services').redis)('REST and TCP transports answer alike
         await outcome(() => redis.eval('return ARGV[1]', [k], ['ünïcödé ✓'])),
       ]
     })
-    const normalize = (r: unknown) => JSON.stringify(r).replaceAll(/(rest|tcp\d):/g, 'NS:')
+    const normalize = (r: unknown) => JSON.stringify(r).replaceAll(/(rest\d?|tcp\d):/g, 'NS:')
     for (const other of results.slice(1)) expect(normalize(other)).toBe(normalize(results[0]))
     // Spot checks of the shared shape (so "equal" is not "equally broken").
     const [rest] = results as unknown[][]

@@ -42,6 +42,7 @@ import { UpstashLikeIndex } from '../adapters/upstash/likes.ts'
 import { UpstashLock } from '../adapters/upstash/lock.ts'
 import { UpstashLoginCodes } from '../adapters/upstash/login-codes.ts'
 import { UpstashRateLimiter } from '../adapters/upstash/rate-limiter.ts'
+import type { NodeRestRedis } from '../adapters/upstash/rest-node.ts'
 import { UpstashSessionStore } from '../adapters/upstash/sessions.ts'
 import { UpstashSignInCalendar } from '../adapters/upstash/signins.ts'
 import { UpstashStockLedger } from '../adapters/upstash/stock-ledger.ts'
@@ -140,6 +141,8 @@ export interface Platform {
   embeddedDatabase?: (config: AppConfig) => Promise<DatabaseHandle>
   /** Node: DATABASE_URL (without NEON_LOCAL_PROXY) is any Postgres over TCP, through `pg`. */
   postgresOverTcp?: boolean
+  /** Node: Upstash REST through a keep-alive pool (undici) instead of the SDK's global fetch. */
+  restRedis?: (config: { url: string; token: string }) => NodeRestRedis
   /** Node (Bun, Deno): opens Redis over TCP when REDIS_URL is set (absent on Workers: REST only). */
   openTcpRedis?: (config: RedisTcpConfig) => Promise<TcpRedis>
   /** Runs once on every long-lived database handle (Node: apply migrations, seed demo data). */
@@ -211,11 +214,15 @@ export async function createContainer(
   if (config.redisTcp && !tcp && !config.redis) {
     throw new ConfigError(['REDIS_URL needs a runtime with TCP (Node); set UPSTASH_REDIS_REST_*'])
   }
-  let tcpRedis: TcpRedis | undefined
+  let redisClients: TcpRedis | NodeRestRedis | undefined
   let clients: { redis: Redis; raw: Redis; adapter: string } | undefined
   if (tcp) {
-    tcpRedis = await tcp(config.redisTcp!)
-    clients = { redis: tcpRedis.redis, raw: tcpRedis.raw, adapter: tcpRedis.kind }
+    const opened = await tcp(config.redisTcp!)
+    redisClients = opened
+    clients = { redis: opened.redis, raw: opened.raw, adapter: opened.kind }
+  } else if (config.redis && platform.restRedis) {
+    redisClients = platform.restRedis(config.redis)
+    clients = { redis: redisClients.redis, raw: redisClients.raw, adapter: 'upstash' }
   } else if (config.redis) {
     clients = {
       redis: createUpstashRedis(config.redis),
@@ -429,7 +436,7 @@ export async function createContainer(
       await memoryQueue?.close()
       await Promise.all(pending)
       await shared?.close()
-      await tcpRedis?.close()
+      await redisClients?.close()
     },
   }
 }

@@ -9,13 +9,14 @@ import { createDatabase } from '../adapters/postgres/db.ts'
 import { migrateDatabase } from '../adapters/postgres/migrate.ts'
 import { seedDemoShops } from '../adapters/postgres/seed.ts'
 import { DirectoryAssets } from '../adapters/system/file-assets.ts'
+import { createNodeRestRedis } from '../adapters/upstash/rest-node.ts'
 import { openTcpRedis } from '../adapters/upstash/tcp.ts'
 import { createApp } from './app.ts'
 import { type Container, type ContainerOptions, createContainer } from './deps.ts'
 import { runJobs } from './jobs.ts'
 import { errorFields } from './log.ts'
-import { startCluster } from './node-cluster.ts'
 import { appJobs, appTopics } from './modules.ts'
+import { startCluster } from './node-cluster.ts'
 
 export interface NodeServer {
   url: string
@@ -41,6 +42,7 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
       databasePerRequest: false,
       requireCloudServices: false,
       openTcpRedis,
+      restRedis: createNodeRestRedis,
       postgresOverTcp: true,
       embeddedDatabase: (config) =>
         createDatabase(

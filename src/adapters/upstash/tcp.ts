@@ -15,14 +15,10 @@
  * Node-only: never imported by the Worker bundle (the Node entry hands `openTcpRedis` to the
  * composition root).
  */
-import {
-  errors,
-  type Requester,
-  Redis as RequesterRedis,
-  type UpstashRequest,
-} from '@upstash/redis'
+import { errors, type Requester, type UpstashRequest } from '@upstash/redis'
 import { createClient, createCluster } from 'redis'
 import type { Redis } from './client.ts'
+import { redisOnRequester } from './requester-redis.ts'
 import { type Reply, RequestError, type RespConnection, RespTranslator } from './resp.ts'
 
 export interface RedisTcpConfig {
@@ -191,24 +187,15 @@ class TcpRequester implements Requester {
   }
 }
 
-/** `Redis` on a custom requester, with options the SDK's requester constructor does not take. */
-class TcpUpstashRedis extends RequesterRedis {
-  constructor(requester: Requester, automaticDeserialization: boolean) {
-    super(requester)
-    this.opts = { automaticDeserialization }
-    this.enableTelemetry = false
-  }
-}
-
 /** Opens the TCP transport (one connection, or one per cluster node, shared by both clients). */
 export async function openTcpRedis(config: RedisTcpConfig): Promise<TcpRedis> {
   const parsed = parseRedisUrl(config.url, config.cluster)
   const { conn, close } = await connect(parsed)
   const requester = new TcpRequester(new RespTranslator(conn))
-  const redis = new TcpUpstashRedis(requester, true) as Redis
+  const redis = redisOnRequester(requester, { automaticDeserialization: true, autoPipeline: false })
   return {
     redis,
-    raw: new TcpUpstashRedis(requester, false) as Redis,
+    raw: redisOnRequester(requester, { automaticDeserialization: false, autoPipeline: false }),
     kind: parsed.cluster ? 'redis-cluster' : 'redis',
     ping: async () => void (await redis.ping()),
     close,
