@@ -85,7 +85,9 @@ interface Child {
 }
 
 async function startChild(script: string, childEnv: Record<string, string>): Promise<Child> {
-  const proc = fork(script, [], { env: { ...process.env, ...childEnv }, stdio: 'inherit' })
+  // The caller's REDIS_URL / DATABASE_URL must not leak into a phase that does not set them.
+  const base = { ...process.env, REDIS_URL: '', DATABASE_URL: '' }
+  const proc = fork(script, [], { env: { ...base, ...childEnv }, stdio: 'inherit' })
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>()
   let next = 0
   const first = await new Promise<{ ready: unknown; pid: number }>((resolve, reject) => {
