@@ -45,352 +45,338 @@ function faults() {
   return { state, topics, decorate: { queue } }
 }
 
-describe.each([...appKinds(inject('services')), ...tcpAppKinds(inject('services'))])(
-  'flash sale end to end [%s]',
-  (kind) => {
-    let app: TestApp
-    const f = faults()
-    const admin = { authorization: `Bearer ${ADMIN}` }
+// Memory, the REST/WebSocket stand-ins, and Redis + Postgres over TCP (one Redis, and the cluster).
+const kinds = [...appKinds(inject('services')), ...tcpAppKinds(inject('services'))]
+describe.each(kinds)('flash sale end to end [%s]', (kind) => {
+  let app: TestApp
+  const f = faults()
+  const admin = { authorization: `Bearer ${ADMIN}` }
 
-    beforeAll(async () => {
-      app = await startTestApp(kind, {
-        env: {
-          ADMIN_TOKEN: ADMIN,
-          SEED_DEMO_DATA: 'true',
-          SECKILL_USER_LIMIT: 'off',
-          SECKILL_GLOBAL_LIMIT: 'off',
-          SECKILL_PERSIST_RETRIES: '3',
-          ORDER_PAY_TIMEOUT: '15m',
-        },
-        topics: f.topics,
-        decorate: f.decorate,
-      })
+  beforeAll(async () => {
+    app = await startTestApp(kind, {
+      env: {
+        ADMIN_TOKEN: ADMIN,
+        SEED_DEMO_DATA: 'true',
+        SECKILL_USER_LIMIT: 'off',
+        SECKILL_GLOBAL_LIMIT: 'off',
+        SECKILL_PERSIST_RETRIES: '3',
+        ORDER_PAY_TIMEOUT: '15m',
+      },
+      topics: f.topics,
+      decorate: f.decorate,
     })
-    afterAll(() => app?.close())
+  })
+  afterAll(() => app?.close())
 
-    async function createSale(over: Record<string, unknown> = {}) {
-      const now = app.clock.now()
-      const res = await app.fetch('/vouchers/seckill', {
-        method: 'POST',
-        headers: admin,
-        json: {
-          shopId: '1',
-          title: '50 off 100',
-          payValue: 5000,
-          actualValue: 10000,
-          stock: 100,
-          beginAt: new Date(now - MIN).toISOString(),
-          endAt: new Date(now + 60 * MIN).toISOString(),
-          ...over,
-        },
-      })
-      expect(res.status).toBe(201)
-      return (await res.json()) as { id: string }
-    }
-
-    const grab = (voucherId: string, token: string, headers: Record<string, string> = {}) =>
-      app.fetch(`/vouchers/${voucherId}/seckill`, { method: 'POST', token, headers })
-
-    async function dbOrders(voucherId: string) {
-      return (await app.deps()).orders.listByVoucher(voucherId)
-    }
-
-    async function state(voucherId: string) {
-      const deps = await app.deps()
-      const [ledger, voucher, orders] = await Promise.all([
-        deps.ledger.audit(voucherId, false),
-        deps.vouchers.findById(voucherId),
-        deps.orders.listByVoucher(voucherId),
-      ])
-      return { ledger, dbStock: voucher?.seckill?.stock, orders }
-    }
-
-    async function reconcile(voucherId: string, dryRun = true) {
-      const res = await app.fetch('/admin/seckill/reconcile', {
-        method: 'POST',
-        headers: admin,
-        json: { voucherId, dryRun },
-      })
-      expect(res.status).toBe(200)
-      return res.json()
-    }
-
-    it('2,000 concurrent requests from 1,500 users on stock 100: exactly 100 orders, nobody twice', async () => {
-      const sale = await createSale({ stock: 100 })
-      const users = await makeUsers(app, 1500)
-      const tokens = [...users, ...users.slice(0, 500)].map((u) => u.token)
-      tokens.sort(() => Math.random() - 0.5)
-      const responses = await Promise.all(tokens.map((t) => grab(sale.id, t)))
-      const bodies = await Promise.all(responses.map((r) => r.json()))
-      const accepted = bodies.filter((_, i) => responses[i]!.status === 202)
-      const refused = bodies.filter((_, i) => responses[i]!.status === 409)
-      expect(accepted).toHaveLength(100)
-      expect(refused).toHaveLength(1900)
-      expect(new Set(refused.map((b) => b.code))).toEqual(
-        new Set(['SOLD_OUT', 'ALREADY_PURCHASED'])
-      )
-      expect(accepted.every((b) => b.status === 'pending' && /^\d+$/.test(b.orderId))).toBe(true)
-
-      await app.settle()
-      const { ledger, dbStock, orders } = await state(sale.id)
-      expect(orders).toHaveLength(100)
-      expect(new Set(orders.map((o) => o.userId)).size).toBe(100)
-      expect(orders.every((o) => o.status === 'unpaid')).toBe(true)
-      expect(new Set(orders.map((o) => o.id))).toEqual(new Set(accepted.map((b) => b.orderId)))
-      expect(dbStock).toBe(0)
-      expect(ledger).toMatchObject({
-        stock: 0,
-        expectedStock: 0,
-        pending: 0,
-        committed: 100,
-        buyersOff: 0,
-      })
-      expect((await reconcile(sale.id)).drift).toBe(false)
+  async function createSale(over: Record<string, unknown> = {}) {
+    const now = app.clock.now()
+    const res = await app.fetch('/vouchers/seckill', {
+      method: 'POST',
+      headers: admin,
+      json: {
+        shopId: '1',
+        title: '50 off 100',
+        payValue: 5000,
+        actualValue: 10000,
+        stock: 100,
+        beginAt: new Date(now - MIN).toISOString(),
+        endAt: new Date(now + 60 * MIN).toISOString(),
+        ...over,
+      },
     })
-
-    it('walks an order through pending → unpaid → paid, owner only, with string ids', async () => {
-      const sale = await createSale({ stock: 5 })
-      const [buyer, other] = await makeUsers(app, 2)
-      const res = await grab(sale.id, buyer!.token)
-      expect(res.status).toBe(202)
-      const { orderId } = await res.json()
-      // Persisting is asynchronous: right after the 202 the order may still be pending.
-      const early = await app.fetch(`/orders/${orderId}`, { token: buyer!.token })
-      expect(early.status).toBe(200)
-      expect(['pending', 'unpaid']).toContain((await early.json()).status)
-      await app.settle()
-      const order = await (await app.fetch(`/orders/${orderId}`, { token: buyer!.token })).json()
-      expect(order).toMatchObject({ id: orderId, voucherId: sale.id, status: 'unpaid' })
-      expect((await app.fetch(`/orders/${orderId}`, { token: other!.token })).status).toBe(404)
-      const paid = await app.fetch(`/orders/${orderId}/pay`, {
-        method: 'POST',
-        token: buyer!.token,
-      })
-      expect((await paid.json()).status).toBe('paid')
-      const again = await app.fetch(`/orders/${orderId}/pay`, {
-        method: 'POST',
-        token: buyer!.token,
-      })
-      expect(again.status).toBe(200) // idempotent
-      const cancel = await app.fetch(`/orders/${orderId}/cancel`, {
-        method: 'POST',
-        token: buyer!.token,
-      })
-      expect(cancel.status).toBe(409)
-      expect((await cancel.json()).code).toBe('ORDER_NOT_CANCELLABLE')
-    })
-
-    it('refuses outside the sale window, unknown vouchers and anonymous callers', async () => {
-      const now = app.clock.now()
-      const later = await createSale({
-        beginAt: new Date(now + 10 * MIN).toISOString(),
-        endAt: new Date(now + 20 * MIN).toISOString(),
-      })
-      const [u] = await makeUsers(app, 1)
-      const early = await grab(later.id, u!.token)
-      expect(early.status).toBe(409)
-      expect((await early.json()).code).toBe('SALE_NOT_STARTED')
-      await app.clock.advance(20 * MIN)
-      const late = await grab(later.id, u!.token)
-      expect((await late.json()).code).toBe('SALE_ENDED')
-      expect((await grab('999999999', u!.token)).status).toBe(404)
-      expect((await app.fetch(`/vouchers/${later.id}/seckill`, { method: 'POST' })).status).toBe(
-        401
-      )
-      const bad = await grab(later.id, u!.token, { 'idempotency-key': 'has spaces' })
-      expect(bad.status).toBe(400)
-      expect((await bad.json()).errors[0].path).toBe('header.idempotency-key')
-    })
-
-    it('an Idempotency-Key replays the first response instead of buying again', async () => {
-      const sale = await createSale({ stock: 10, perUserLimit: 3 })
-      const [u] = await makeUsers(app, 1)
-      const first = await grab(sale.id, u!.token, { 'idempotency-key': 'checkout-1' })
-      const second = await grab(sale.id, u!.token, { 'idempotency-key': 'checkout-1' })
-      expect(first.status).toBe(202)
-      expect(second.status).toBe(202)
-      expect(second.headers.get('idempotent-replayed')).toBe('true')
-      expect((await second.json()).orderId).toBe((await first.json()).orderId)
-      const third = await grab(sale.id, u!.token, { 'idempotency-key': 'checkout-2' })
-      expect(third.status).toBe(202) // a new key is a new purchase (limit 3)
-      await app.settle()
-      expect(await dbOrders(sale.id)).toHaveLength(2)
-    })
-
-    it('persists every order exactly once when the consumer fails its first 2 deliveries', async () => {
-      const sale = await createSale({ stock: 20 })
-      const users = await makeUsers(app, 20)
-      f.state.failFirst = 2
-      try {
-        const res = await Promise.all(users.map((u) => grab(sale.id, u.token)))
-        expect(await Promise.all(res.map((r) => (r.status === 202 ? 202 : r.json())))).toEqual(
-          users.map(() => 202)
-        )
-        for (let i = 0; i < 3; i++) {
-          await app.settle()
-          // Backoff 12 s, then 2.5 min; staying under the 15-minute payment timeout.
-          await app.clock.advance(3 * MIN)
-          await app.stack?.qstash.advance(3 * MIN)
-        }
-        await app.settle()
-      } finally {
-        f.state.failFirst = 0
-      }
-      const { ledger, dbStock, orders } = await state(sale.id)
-      expect(orders).toHaveLength(20)
-      expect(orders.every((o) => o.status === 'unpaid')).toBe(true)
-      expect(dbStock).toBe(0)
-      expect(ledger).toMatchObject({ stock: 0, committed: 20, pending: 0 })
-    })
-
-    it('a consumer that always fails: orders end failed, stock and quota come back, no drift', async () => {
-      const sale = await createSale({
-        stock: 3,
-        endAt: new Date(app.clock.now() + 48 * 3_600_000).toISOString(),
-      })
-      const users = await makeUsers(app, 3)
-      f.state.failAlways = true
-      let ids: string[]
-      try {
-        const res = await Promise.all(users.map((u) => grab(sale.id, u.token)))
-        ids = (await Promise.all(res.map((r) => r.json()))).map((b) => b.orderId)
-        for (let i = 0; i < 6; i++) {
-          await app.settle()
-          await app.clock.advance(2 * 3_600_000)
-          await app.stack?.qstash.advance(2 * 3_600_000)
-        }
-        await app.settle()
-      } finally {
-        f.state.failAlways = false
-      }
-      const { ledger, dbStock, orders } = await state(sale.id)
-      expect(orders.map((o) => o.status)).toEqual(['failed', 'failed', 'failed'])
-      expect(new Set(orders.map((o) => o.id))).toEqual(new Set(ids))
-      expect(dbStock).toBe(3)
-      expect(ledger).toMatchObject({ stock: 3, expectedStock: 3, failed: 3, buyersOff: 0 })
-      const order = await (await app.fetch(`/orders/${ids[0]}`, { token: users[0]!.token })).json()
-      expect(order.status).toBe('failed')
-      expect((await reconcile(sale.id)).drift).toBe(false)
-      // The quota came back: the same user can buy again.
-      expect((await grab(sale.id, users[0]!.token)).status).toBe(202)
-    })
-
-    it('when publishing fails, the outbox relay delivers later', async () => {
-      const sale = await createSale({ stock: 5 })
-      const users = await makeUsers(app, 5)
-      f.state.publishDown = true
-      try {
-        const res = await Promise.all(users.map((u) => grab(sale.id, u.token)))
-        expect(res.every((r) => r.status === 202)).toBe(true) // accepted: the outbox holds them
-        await app.settle()
-      } finally {
-        f.state.publishDown = false
-      }
-      expect(await dbOrders(sale.id)).toHaveLength(0)
-      expect((await state(sale.id)).ledger?.pending).toBe(5)
-      await app.clock.advance(MIN) // older than SECKILL_RELAY_AFTER
-      const relay = await app.fetch('/admin/seckill/relay', { method: 'POST', headers: admin })
-      expect((await relay.json()).republished).toBeGreaterThanOrEqual(5)
-      await app.settle()
-      const { ledger, orders } = await state(sale.id)
-      expect(orders).toHaveLength(5)
-      expect(ledger).toMatchObject({ pending: 0, committed: 5, stock: 0 })
-    })
-
-    it('duplicate deliveries of one message create one order', async () => {
-      const sale = await createSale({ stock: 5 })
-      const [u] = await makeUsers(app, 1)
-      const { orderId } = await (await grab(sale.id, u!.token)).json()
-      await app.settle()
-      const deps = await app.deps()
-      const message = (await dbOrders(sale.id)).map((o) => ({
-        orderId: o.id,
-        voucherId: o.voucherId,
-        userId: o.userId,
-        seq: o.seq,
-        acceptedAt: o.createdAt,
-      }))[0]!
-      await Promise.all([1, 2, 3].map(() => deps.queue.publish('orders.persist', message)))
-      await app.settle()
-      const orders = await dbOrders(sale.id)
-      expect(orders.map((o) => o.id)).toEqual([orderId])
-      expect((await state(sale.id)).dbStock).toBe(4)
-      expect((await state(sale.id)).ledger?.stock).toBe(4)
-    })
-
-    it('cancels an unpaid order on payment timeout, returning stock once', async () => {
-      const sale = await createSale({ stock: 2 })
-      const [u] = await makeUsers(app, 1)
-      const { orderId } = await (await grab(sale.id, u!.token)).json()
-      await app.settle()
-      expect((await state(sale.id)).dbStock).toBe(1)
-      await app.clock.advance(15 * MIN)
-      await app.stack?.qstash.advance(15 * MIN)
-      await app.settle()
-      const order = await (await app.fetch(`/orders/${orderId}`, { token: u!.token })).json()
-      expect(order.status).toBe('cancelled')
-      const { ledger, dbStock } = await state(sale.id)
-      expect(dbStock).toBe(2)
-      expect(ledger).toMatchObject({ stock: 2, cancelled: 1 })
-      // A late explicit cancel changes nothing more.
-      const again = await app.fetch(`/orders/${orderId}/cancel`, {
-        method: 'POST',
-        token: u!.token,
-      })
-      expect(again.status).toBe(200)
-      expect((await state(sale.id)).ledger?.stock).toBe(2)
-      expect((await state(sale.id)).dbStock).toBe(2)
-    })
-
-    it('pay and cancel racing on one order: exactly one wins, stock returned at most once', async () => {
-      const sale = await createSale({ stock: 10 })
-      const users = await makeUsers(app, 5)
-      const ids = await Promise.all(
-        users.map(async (u) => (await (await grab(sale.id, u.token)).json()).orderId as string)
-      )
-      await app.settle()
-      await Promise.all(
-        users.flatMap((u, i) => [
-          ...Array.from({ length: 5 }, () =>
-            app.fetch(`/orders/${ids[i]}/pay`, { method: 'POST', token: u.token })
-          ),
-          ...Array.from({ length: 5 }, () =>
-            app.fetch(`/orders/${ids[i]}/cancel`, { method: 'POST', token: u.token })
-          ),
-        ])
-      )
-      await app.settle()
-      const { orders, dbStock, ledger } = await state(sale.id)
-      const paid = orders.filter((o) => o.status === 'paid').length
-      const cancelled = orders.filter((o) => o.status === 'cancelled').length
-      expect(paid + cancelled).toBe(5)
-      expect(dbStock).toBe(5 + cancelled)
-      expect(ledger?.stock).toBe(5 + cancelled)
-    })
-
-    it('reconciliation reports drift in Redis and Postgres and repairs it', async () => {
-      const sale = await createSale({ stock: 10 })
-      const users = await makeUsers(app, 4)
-      await Promise.all(users.map((u) => grab(sale.id, u.token)))
-      await app.settle()
-      expect((await reconcile(sale.id)).drift).toBe(false)
-      const deps = await app.deps()
-      // Lose one committed order in Redis (as if a write was lost) and double-count it in Postgres.
-      const [victim] = await dbOrders(sale.id)
-      await deps.ledger.transition(sale.id, victim!.id, 'failed', 'any')
-      const report = await reconcile(sale.id)
-      expect(report.drift).toBe(true)
-      expect(report.sales[0].drifts).toContainEqual({
-        orderId: victim!.id,
-        kind: 'failed->committed',
-      })
-      const repaired = await reconcile(sale.id, false)
-      expect(repaired.sales[0].repaired).toBe(true)
-      expect((await reconcile(sale.id)).drift).toBe(false)
-      expect((await state(sale.id)).ledger).toMatchObject({ stock: 6, committed: 4, buyersOff: 0 })
-    })
+    expect(res.status).toBe(201)
+    return (await res.json()) as { id: string }
   }
-)
+
+  const grab = (voucherId: string, token: string, headers: Record<string, string> = {}) =>
+    app.fetch(`/vouchers/${voucherId}/seckill`, { method: 'POST', token, headers })
+
+  async function dbOrders(voucherId: string) {
+    return (await app.deps()).orders.listByVoucher(voucherId)
+  }
+
+  async function state(voucherId: string) {
+    const deps = await app.deps()
+    const [ledger, voucher, orders] = await Promise.all([
+      deps.ledger.audit(voucherId, false),
+      deps.vouchers.findById(voucherId),
+      deps.orders.listByVoucher(voucherId),
+    ])
+    return { ledger, dbStock: voucher?.seckill?.stock, orders }
+  }
+
+  async function reconcile(voucherId: string, dryRun = true) {
+    const res = await app.fetch('/admin/seckill/reconcile', {
+      method: 'POST',
+      headers: admin,
+      json: { voucherId, dryRun },
+    })
+    expect(res.status).toBe(200)
+    return res.json()
+  }
+
+  it('2,000 concurrent requests from 1,500 users on stock 100: exactly 100 orders, nobody twice', async () => {
+    const sale = await createSale({ stock: 100 })
+    const users = await makeUsers(app, 1500)
+    const tokens = [...users, ...users.slice(0, 500)].map((u) => u.token)
+    tokens.sort(() => Math.random() - 0.5)
+    const responses = await Promise.all(tokens.map((t) => grab(sale.id, t)))
+    const bodies = await Promise.all(responses.map((r) => r.json()))
+    const accepted = bodies.filter((_, i) => responses[i]!.status === 202)
+    const refused = bodies.filter((_, i) => responses[i]!.status === 409)
+    expect(accepted).toHaveLength(100)
+    expect(refused).toHaveLength(1900)
+    expect(new Set(refused.map((b) => b.code))).toEqual(new Set(['SOLD_OUT', 'ALREADY_PURCHASED']))
+    expect(accepted.every((b) => b.status === 'pending' && /^\d+$/.test(b.orderId))).toBe(true)
+
+    await app.settle()
+    const { ledger, dbStock, orders } = await state(sale.id)
+    expect(orders).toHaveLength(100)
+    expect(new Set(orders.map((o) => o.userId)).size).toBe(100)
+    expect(orders.every((o) => o.status === 'unpaid')).toBe(true)
+    expect(new Set(orders.map((o) => o.id))).toEqual(new Set(accepted.map((b) => b.orderId)))
+    expect(dbStock).toBe(0)
+    expect(ledger).toMatchObject({
+      stock: 0,
+      expectedStock: 0,
+      pending: 0,
+      committed: 100,
+      buyersOff: 0,
+    })
+    expect((await reconcile(sale.id)).drift).toBe(false)
+  })
+
+  it('walks an order through pending → unpaid → paid, owner only, with string ids', async () => {
+    const sale = await createSale({ stock: 5 })
+    const [buyer, other] = await makeUsers(app, 2)
+    const res = await grab(sale.id, buyer!.token)
+    expect(res.status).toBe(202)
+    const { orderId } = await res.json()
+    // Persisting is asynchronous: right after the 202 the order may still be pending.
+    const early = await app.fetch(`/orders/${orderId}`, { token: buyer!.token })
+    expect(early.status).toBe(200)
+    expect(['pending', 'unpaid']).toContain((await early.json()).status)
+    await app.settle()
+    const order = await (await app.fetch(`/orders/${orderId}`, { token: buyer!.token })).json()
+    expect(order).toMatchObject({ id: orderId, voucherId: sale.id, status: 'unpaid' })
+    expect((await app.fetch(`/orders/${orderId}`, { token: other!.token })).status).toBe(404)
+    const paid = await app.fetch(`/orders/${orderId}/pay`, { method: 'POST', token: buyer!.token })
+    expect((await paid.json()).status).toBe('paid')
+    const again = await app.fetch(`/orders/${orderId}/pay`, { method: 'POST', token: buyer!.token })
+    expect(again.status).toBe(200) // idempotent
+    const cancel = await app.fetch(`/orders/${orderId}/cancel`, {
+      method: 'POST',
+      token: buyer!.token,
+    })
+    expect(cancel.status).toBe(409)
+    expect((await cancel.json()).code).toBe('ORDER_NOT_CANCELLABLE')
+  })
+
+  it('refuses outside the sale window, unknown vouchers and anonymous callers', async () => {
+    const now = app.clock.now()
+    const later = await createSale({
+      beginAt: new Date(now + 10 * MIN).toISOString(),
+      endAt: new Date(now + 20 * MIN).toISOString(),
+    })
+    const [u] = await makeUsers(app, 1)
+    const early = await grab(later.id, u!.token)
+    expect(early.status).toBe(409)
+    expect((await early.json()).code).toBe('SALE_NOT_STARTED')
+    await app.clock.advance(20 * MIN)
+    const late = await grab(later.id, u!.token)
+    expect((await late.json()).code).toBe('SALE_ENDED')
+    expect((await grab('999999999', u!.token)).status).toBe(404)
+    expect((await app.fetch(`/vouchers/${later.id}/seckill`, { method: 'POST' })).status).toBe(401)
+    const bad = await grab(later.id, u!.token, { 'idempotency-key': 'has spaces' })
+    expect(bad.status).toBe(400)
+    expect((await bad.json()).errors[0].path).toBe('header.idempotency-key')
+  })
+
+  it('an Idempotency-Key replays the first response instead of buying again', async () => {
+    const sale = await createSale({ stock: 10, perUserLimit: 3 })
+    const [u] = await makeUsers(app, 1)
+    const first = await grab(sale.id, u!.token, { 'idempotency-key': 'checkout-1' })
+    const second = await grab(sale.id, u!.token, { 'idempotency-key': 'checkout-1' })
+    expect(first.status).toBe(202)
+    expect(second.status).toBe(202)
+    expect(second.headers.get('idempotent-replayed')).toBe('true')
+    expect((await second.json()).orderId).toBe((await first.json()).orderId)
+    const third = await grab(sale.id, u!.token, { 'idempotency-key': 'checkout-2' })
+    expect(third.status).toBe(202) // a new key is a new purchase (limit 3)
+    await app.settle()
+    expect(await dbOrders(sale.id)).toHaveLength(2)
+  })
+
+  it('persists every order exactly once when the consumer fails its first 2 deliveries', async () => {
+    const sale = await createSale({ stock: 20 })
+    const users = await makeUsers(app, 20)
+    f.state.failFirst = 2
+    try {
+      const res = await Promise.all(users.map((u) => grab(sale.id, u.token)))
+      expect(await Promise.all(res.map((r) => (r.status === 202 ? 202 : r.json())))).toEqual(
+        users.map(() => 202)
+      )
+      for (let i = 0; i < 3; i++) {
+        await app.settle()
+        // Backoff 12 s, then 2.5 min; staying under the 15-minute payment timeout.
+        await app.clock.advance(3 * MIN)
+        await app.stack?.qstash.advance(3 * MIN)
+      }
+      await app.settle()
+    } finally {
+      f.state.failFirst = 0
+    }
+    const { ledger, dbStock, orders } = await state(sale.id)
+    expect(orders).toHaveLength(20)
+    expect(orders.every((o) => o.status === 'unpaid')).toBe(true)
+    expect(dbStock).toBe(0)
+    expect(ledger).toMatchObject({ stock: 0, committed: 20, pending: 0 })
+  })
+
+  it('a consumer that always fails: orders end failed, stock and quota come back, no drift', async () => {
+    const sale = await createSale({
+      stock: 3,
+      endAt: new Date(app.clock.now() + 48 * 3_600_000).toISOString(),
+    })
+    const users = await makeUsers(app, 3)
+    f.state.failAlways = true
+    let ids: string[]
+    try {
+      const res = await Promise.all(users.map((u) => grab(sale.id, u.token)))
+      ids = (await Promise.all(res.map((r) => r.json()))).map((b) => b.orderId)
+      for (let i = 0; i < 6; i++) {
+        await app.settle()
+        await app.clock.advance(2 * 3_600_000)
+        await app.stack?.qstash.advance(2 * 3_600_000)
+      }
+      await app.settle()
+    } finally {
+      f.state.failAlways = false
+    }
+    const { ledger, dbStock, orders } = await state(sale.id)
+    expect(orders.map((o) => o.status)).toEqual(['failed', 'failed', 'failed'])
+    expect(new Set(orders.map((o) => o.id))).toEqual(new Set(ids))
+    expect(dbStock).toBe(3)
+    expect(ledger).toMatchObject({ stock: 3, expectedStock: 3, failed: 3, buyersOff: 0 })
+    const order = await (await app.fetch(`/orders/${ids[0]}`, { token: users[0]!.token })).json()
+    expect(order.status).toBe('failed')
+    expect((await reconcile(sale.id)).drift).toBe(false)
+    // The quota came back: the same user can buy again.
+    expect((await grab(sale.id, users[0]!.token)).status).toBe(202)
+  })
+
+  it('when publishing fails, the outbox relay delivers later', async () => {
+    const sale = await createSale({ stock: 5 })
+    const users = await makeUsers(app, 5)
+    f.state.publishDown = true
+    try {
+      const res = await Promise.all(users.map((u) => grab(sale.id, u.token)))
+      expect(res.every((r) => r.status === 202)).toBe(true) // accepted: the outbox holds them
+      await app.settle()
+    } finally {
+      f.state.publishDown = false
+    }
+    expect(await dbOrders(sale.id)).toHaveLength(0)
+    expect((await state(sale.id)).ledger?.pending).toBe(5)
+    await app.clock.advance(MIN) // older than SECKILL_RELAY_AFTER
+    const relay = await app.fetch('/admin/seckill/relay', { method: 'POST', headers: admin })
+    expect((await relay.json()).republished).toBeGreaterThanOrEqual(5)
+    await app.settle()
+    const { ledger, orders } = await state(sale.id)
+    expect(orders).toHaveLength(5)
+    expect(ledger).toMatchObject({ pending: 0, committed: 5, stock: 0 })
+  })
+
+  it('duplicate deliveries of one message create one order', async () => {
+    const sale = await createSale({ stock: 5 })
+    const [u] = await makeUsers(app, 1)
+    const { orderId } = await (await grab(sale.id, u!.token)).json()
+    await app.settle()
+    const deps = await app.deps()
+    const message = (await dbOrders(sale.id)).map((o) => ({
+      orderId: o.id,
+      voucherId: o.voucherId,
+      userId: o.userId,
+      seq: o.seq,
+      acceptedAt: o.createdAt,
+    }))[0]!
+    await Promise.all([1, 2, 3].map(() => deps.queue.publish('orders.persist', message)))
+    await app.settle()
+    const orders = await dbOrders(sale.id)
+    expect(orders.map((o) => o.id)).toEqual([orderId])
+    expect((await state(sale.id)).dbStock).toBe(4)
+    expect((await state(sale.id)).ledger?.stock).toBe(4)
+  })
+
+  it('cancels an unpaid order on payment timeout, returning stock once', async () => {
+    const sale = await createSale({ stock: 2 })
+    const [u] = await makeUsers(app, 1)
+    const { orderId } = await (await grab(sale.id, u!.token)).json()
+    await app.settle()
+    expect((await state(sale.id)).dbStock).toBe(1)
+    await app.clock.advance(15 * MIN)
+    await app.stack?.qstash.advance(15 * MIN)
+    await app.settle()
+    const order = await (await app.fetch(`/orders/${orderId}`, { token: u!.token })).json()
+    expect(order.status).toBe('cancelled')
+    const { ledger, dbStock } = await state(sale.id)
+    expect(dbStock).toBe(2)
+    expect(ledger).toMatchObject({ stock: 2, cancelled: 1 })
+    // A late explicit cancel changes nothing more.
+    const again = await app.fetch(`/orders/${orderId}/cancel`, { method: 'POST', token: u!.token })
+    expect(again.status).toBe(200)
+    expect((await state(sale.id)).ledger?.stock).toBe(2)
+    expect((await state(sale.id)).dbStock).toBe(2)
+  })
+
+  it('pay and cancel racing on one order: exactly one wins, stock returned at most once', async () => {
+    const sale = await createSale({ stock: 10 })
+    const users = await makeUsers(app, 5)
+    const ids = await Promise.all(
+      users.map(async (u) => (await (await grab(sale.id, u.token)).json()).orderId as string)
+    )
+    await app.settle()
+    await Promise.all(
+      users.flatMap((u, i) => [
+        ...Array.from({ length: 5 }, () =>
+          app.fetch(`/orders/${ids[i]}/pay`, { method: 'POST', token: u.token })
+        ),
+        ...Array.from({ length: 5 }, () =>
+          app.fetch(`/orders/${ids[i]}/cancel`, { method: 'POST', token: u.token })
+        ),
+      ])
+    )
+    await app.settle()
+    const { orders, dbStock, ledger } = await state(sale.id)
+    const paid = orders.filter((o) => o.status === 'paid').length
+    const cancelled = orders.filter((o) => o.status === 'cancelled').length
+    expect(paid + cancelled).toBe(5)
+    expect(dbStock).toBe(5 + cancelled)
+    expect(ledger?.stock).toBe(5 + cancelled)
+  })
+
+  it('reconciliation reports drift in Redis and Postgres and repairs it', async () => {
+    const sale = await createSale({ stock: 10 })
+    const users = await makeUsers(app, 4)
+    await Promise.all(users.map((u) => grab(sale.id, u.token)))
+    await app.settle()
+    expect((await reconcile(sale.id)).drift).toBe(false)
+    const deps = await app.deps()
+    // Lose one committed order in Redis (as if a write was lost) and double-count it in Postgres.
+    const [victim] = await dbOrders(sale.id)
+    await deps.ledger.transition(sale.id, victim!.id, 'failed', 'any')
+    const report = await reconcile(sale.id)
+    expect(report.drift).toBe(true)
+    expect(report.sales[0].drifts).toContainEqual({
+      orderId: victim!.id,
+      kind: 'failed->committed',
+    })
+    const repaired = await reconcile(sale.id, false)
+    expect(repaired.sales[0].repaired).toBe(true)
+    expect((await reconcile(sale.id)).drift).toBe(false)
+    expect((await state(sale.id)).ledger).toMatchObject({ stock: 6, committed: 4, buyersOff: 0 })
+  })
+})
 
 describe.skipIf(!inject('services').redis || !inject('services').postgres)(
   'flash sale hot path on the real stack: round trips, outages, reloads, rate limits',
