@@ -3,7 +3,8 @@
  * node:http handler running lua/seckill-reserve.lua with EVALSHA over a direct TCP Redis client —
  * no session, no rate limit, no queue, no REST hop. Prints its port on stdout.
  *
- * Env: REDIS_URL, BASELINE_KEYS (the five sale keys, comma-separated).
+ * Env: REDIS_URL, BASELINE_KEYS (the five sale keys, comma-separated). Stops on SIGTERM or, when
+ * forked, when the parent disconnects.
  */
 import { createServer } from 'node:http'
 import { createClient } from 'redis'
@@ -34,7 +35,13 @@ const server = createServer((req, res) => {
 })
 server.listen(0, '127.0.0.1', () => {
   const address = server.address()
-  console.log(typeof address === 'object' && address ? address.port : 0)
+  const port = typeof address === 'object' && address ? address.port : 0
+  console.log(port)
+  process.send?.({ ready: port, pid: process.pid }) // when forked (scripts/bench-seckill.ts)
+})
+process.once('disconnect', () => {
+  server.close()
+  void redis.quit()
 })
 process.once('SIGTERM', () => {
   server.close()

@@ -13,10 +13,15 @@
  * req/s of each, and the median of its per-round ratio to the baseline measured just before it,
  * so drifting background load on the machine cancels out of the ratio.
  *
- * Usage: node scripts/bench-shops.ts [--stack] [--seconds N] [--rounds N] [--connections N]
+ * Usage: node scripts/bench-shops.ts [--stack | --tcp] [--quick] [--seconds N] [--rounds N]
+ *                                    [--connections N]
  *   default   embedded adapters (in-memory Redis, PGlite): the cost of the app itself
- *   --stack   the real path: @upstash/redis → gateway → local Redis, Neon driver → proxy →
- *             local Postgres (database edge_bench, created and dropped; keys under bench:*)
+ *   --stack   the REST path: @upstash/redis (undici pool on Node) → gateway → local Redis, Neon
+ *             driver → proxy → local Postgres (database edge_bench, created and dropped; keys
+ *             under bench:*)
+ *   --tcp     the TCP path: @upstash/redis on RESP (REDIS_URL) → local Redis, pg → Postgres
+ *   --quick   one round of 1 s (a smoke run; numbers meaningless)
+ * The gateway and the proxy (--stack) share this process with the load generator.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
@@ -28,6 +33,8 @@ import { createClient } from 'redis'
 import { createDatabase } from '../src/adapters/postgres/db.ts'
 import { migrateDatabase } from '../src/adapters/postgres/migrate.ts'
 import { seedDemoShops } from '../src/adapters/postgres/seed.ts'
+import { createNodeRestRedis } from '../src/adapters/upstash/rest-node.ts'
+import { openTcpRedis } from '../src/adapters/upstash/tcp.ts'
 import { createApp } from '../src/app/app.ts'
 import { createContainer } from '../src/app/deps.ts'
 import { startNeonProxy } from '../test/stack/neon-proxy.ts'
@@ -64,6 +71,10 @@ async function serveChild() {
   const container = await createContainer(process.env, {
     databasePerRequest: false,
     requireCloudServices: false,
+    // As `npm start` on Node: Redis over TCP, REST through the undici pool, Postgres over TCP.
+    openTcpRedis,
+    restRedis: createNodeRestRedis,
+    postgresOverTcp: true,
     embeddedDatabase: async () => {
       const handle = await createDatabase({ driver: 'pglite' })
       await migrateDatabase(handle)
@@ -91,7 +102,8 @@ async function serveChild() {
 
 function startChild(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, [process.argv[1]!, '--serve'], {
-    env: { ...process.env, APP_ENV: 'test', LOG_LEVEL: 'silent', ...env },
+    // REDIS_URL in the caller's shell must not turn a REST or embedded run into a TCP one.
+    env: { ...process.env, REDIS_URL: '', APP_ENV: 'test', LOG_LEVEL: 'silent', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   return new Promise((resolve, reject) => {
@@ -104,14 +116,16 @@ function startChild(env: Record<string, string>): Promise<{ url: string; child: 
 }
 
 async function runBenchmark() {
-  const seconds = flag('--seconds', 3)
-  const rounds = flag('--rounds', 5)
+  const quick = argv.includes('--quick')
+  const seconds = flag('--seconds', quick ? 1 : 3)
+  const rounds = flag('--rounds', quick ? 1 : 5)
   const connections = flag('--connections', 50)
-  const stack = argv.includes('--stack')
+  const tcp = argv.includes('--tcp')
+  const stack = argv.includes('--stack') || tcp
   const cleanup: (() => Promise<unknown>)[] = []
   let env: Record<string, string> = {}
   try {
-    if (stack) env = await startStack(cleanup)
+    if (stack) env = await startStack(cleanup, tcp)
     const a = await startChild(env)
     cleanup.push(async () => a.child.kill())
     const b = await startChild({ ...env, CACHE_L1_MAX_ENTRIES: '0' })
@@ -127,7 +141,7 @@ async function runBenchmark() {
       await autocannon({ url: t.url, connections, duration: 1 }) // warm-up
     }
     console.log(
-      `\n${stack ? 'real stack (gateway → Redis, proxy → Postgres)' : 'embedded (memory Redis, PGlite)'}; ` +
+      `\n${tcp ? 'TCP (RESP → Redis, pg → Postgres)' : stack ? 'REST stack (gateway → Redis, proxy → Postgres)' : 'embedded (memory Redis, PGlite)'}; ` +
         `${connections} connections, ${rounds} interleaved rounds of ${seconds} s, median shown, ` +
         `Node ${process.version}\n`
     )
@@ -179,8 +193,14 @@ async function runBenchmark() {
   }
 }
 
-/** The real adapters: gateway → local Redis, Neon proxy → a fresh local database. */
-async function startStack(cleanup: (() => Promise<unknown>)[]): Promise<Record<string, string>> {
+/**
+ * The real adapters on a fresh local database: gateway → local Redis and Neon proxy → Postgres, or
+ * (`tcp`) Redis over TCP and Postgres over TCP.
+ */
+async function startStack(
+  cleanup: (() => Promise<unknown>)[],
+  tcp: boolean
+): Promise<Record<string, string>> {
   const adminUrl = process.env.PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
   const admin = new pg.Client({ connectionString: adminUrl })
@@ -196,19 +216,26 @@ async function startStack(cleanup: (() => Promise<unknown>)[]): Promise<Record<s
   })
   const url = new URL(adminUrl)
   url.pathname = '/edge_bench'
+  cleanup.push(async () => {
+    const redis = createClient({ url: redisUrl })
+    await redis.connect()
+    for await (const keys of redis.scanIterator({ MATCH: 'bench:*' })) {
+      if (keys.length > 0) await redis.del(keys)
+    }
+    await redis.quit()
+  })
+  if (tcp) {
+    const db = await createDatabase({ driver: 'node-postgres', url: url.toString() })
+    await migrateDatabase(db)
+    await seedDemoShops(db.db)
+    await db.close()
+    return { REDIS_URL: redisUrl, DATABASE_URL: url.toString(), REDIS_KEY_PREFIX: 'bench:' }
+  }
   const gateway = await startUpstashGateway({ redisUrl, token: 'bench-token' })
   const proxy = await startNeonProxy()
   cleanup.push(
     () => gateway.close(),
-    () => proxy.close(),
-    async () => {
-      const redis = createClient({ url: redisUrl })
-      await redis.connect()
-      for await (const keys of redis.scanIterator({ MATCH: 'bench:*' })) {
-        if (keys.length > 0) await redis.del(keys)
-      }
-      await redis.quit()
-    }
+    () => proxy.close()
   )
   const db = await createDatabase({
     driver: 'neon-serverless',

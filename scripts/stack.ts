@@ -4,6 +4,10 @@
  * environment variables. Then `npm start` (Node) or `npm run dev` (wrangler) with those variables
  * runs the app on the real adapters: Upstash REST → Redis, QStash → HTTP deliveries, Neon → Postgres.
  *
+ * Flags: --tcp writes the Node TCP configuration instead (REDIS_URL, DATABASE_URL over TCP, QStash
+ *        stand-in); --cluster also starts a 3-master Redis Cluster from the installed redis-server
+ *        (ephemeral ports) and points REDIS_URL at it.
+ *
  * Env: REDIS_URL (redis://127.0.0.1:6379), PG_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres),
  *      STACK_DB (edge_seckill), APP_PORT (3000: where QStash delivers, PUBLIC_URL),
  *      GATEWAY_PORT (8079), QSTASH_PORT (8080), NEON_PROXY_PORT (8432), SMS_PORT (8081: the Aliyun
@@ -14,6 +18,7 @@ import pg from 'pg'
 import { createDatabase } from '../src/adapters/postgres/db.ts'
 import { migrateDatabase } from '../src/adapters/postgres/migrate.ts'
 import { startLocalStack } from '../test/stack/index.ts'
+import { startRedisCluster } from '../test/stack/redis-cluster.ts'
 import { startSmsStandIn } from '../test/stack/sms-provider.ts'
 
 const env = process.env
@@ -60,10 +65,20 @@ const db = await createDatabase({
 await migrateDatabase(db)
 await db.close()
 
-const vars = { ...stack.env, ...sms.env('aliyun'), PUBLIC_URL: `http://127.0.0.1:${appPort}` }
+const cluster = process.argv.includes('--cluster') ? await startRedisCluster() : undefined
+const tcp = cluster !== undefined || process.argv.includes('--tcp')
+let vars: Record<string, string> = {
+  ...stack.env,
+  ...sms.env('aliyun'),
+  PUBLIC_URL: `http://127.0.0.1:${appPort}`,
+}
+if (tcp) {
+  const { UPSTASH_REDIS_REST_URL, UPSTASH_REDIS_REST_TOKEN, NEON_LOCAL_PROXY, ...rest } = vars
+  vars = { ...rest, REDIS_URL: cluster?.url ?? redisUrl }
+}
 const lines = Object.entries(vars).map(([k, v]) => `${k}=${v}`)
 await writeFile('.stack.env', `${lines.join('\n')}\n`)
-console.log(`Local stack is up (Redis ${redisUrl}, Postgres database "${dbName}", migrated).
+console.log(`Local stack is up (Redis ${cluster ? `cluster ${cluster.url}` : redisUrl}, Postgres database "${dbName}", migrated).
 
 ${lines.map((l) => `export ${l}`).join('\n')}
 
@@ -74,6 +89,7 @@ Login codes sent through the Aliyun SMS stand-in are printed below. Ctrl-C stops
 
 const stop = async () => {
   await Promise.all([stack.close(), sms.close()])
+  await cluster?.stop()
   process.exit(0)
 }
 process.once('SIGINT', stop)

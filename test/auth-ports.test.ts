@@ -12,6 +12,7 @@ import { sessionContract } from './contracts/session.contract.ts'
 import { windowLimiterContract } from './contracts/window-limiter.contract.ts'
 import { type DirectRedis, deleteByPrefix, directRedis, uniquePrefix } from './harness/redis.ts'
 import { REDIS_URL } from './harness/services.ts'
+import { forEachTcpTransport } from './harness/transports.ts'
 import { startLossyProxy } from './stack/lossy-proxy.ts'
 import { startUpstashGateway, type UpstashGateway } from './stack/upstash-gateway.ts'
 
@@ -67,4 +68,13 @@ describe.skipIf(!inject('services').redis)('real Redis through the Upstash gatew
       await proxy.close()
     }
   })
+})
+
+forEachTcpTransport('auth ports', (t) => {
+  sessionContract(t.name, async (clock) => new UpstashSessionStore(t.client(), clock, t.prefix))
+  loginCodesContract(t.name, async (clock) => new UpstashLoginCodes(t.client(), clock, t.prefix))
+  windowLimiterContract(
+    t.name,
+    async (clock) => new UpstashWindowLimiter(t.client(), clock, t.prefix)
+  )
 })

@@ -3,9 +3,16 @@ import { MemoryBroker, memoryBroadcast } from '../src/adapters/memory/broadcast.
 import type { BroadcastHub } from '../src/adapters/pubsub/hub.ts'
 import { upstashBroadcast } from '../src/adapters/upstash/broadcast.ts'
 import { createUpstashRedis } from '../src/adapters/upstash/client.ts'
+import {
+  openTcpRedis,
+  parseRedisUrl,
+  subscriberName,
+  type TcpRedis,
+} from '../src/adapters/upstash/tcp.ts'
 import { broadcastContract } from './contracts/broadcast.contract.ts'
-import { uniquePrefix } from './harness/redis.ts'
+import { directRedis, uniquePrefix } from './harness/redis.ts'
 import { REDIS_URL } from './harness/services.ts'
+import { forEachTcpTransport, tcpRedisUrl } from './harness/transports.ts'
 import { startUpstashGateway, type UpstashGateway } from './stack/upstash-gateway.ts'
 
 broadcastContract('memory', async () => {
@@ -38,6 +45,43 @@ describe.skipIf(!inject('services').redis)('real Redis pub/sub through the Upsta
         Object.entries(gateway.stats().byPath)
           .filter(([path]) => path.startsWith(`/psubscribe/${prefix}`))
           .reduce((n, [, count]) => n + count, 0),
+    }
+  })
+})
+
+forEachTcpTransport('broadcast', (t) => {
+  const opened: TcpRedis[] = []
+  afterAll(() => Promise.all(opened.map((c) => c.close())))
+  broadcastContract(t.name, async () => {
+    const prefix = `${t.prefix}${crypto.randomUUID().slice(0, 6)}:`
+    const url = tcpRedisUrl(t.name)
+    const make = async () => {
+      const tcp = await openTcpRedis({ url })
+      opened.push(tcp)
+      return tcp.broadcast(prefix)
+    }
+    return {
+      a: await make(),
+      b: await make(),
+      // A broker restart, as far as this suite's subscribers can tell: kill exactly them.
+      drop: async () => {
+        const nodes = t.name === 'cluster' ? parseRedisUrl(url).nodes : [url]
+        for (const node of nodes) {
+          const direct = await directRedis(node)
+          try {
+            const list = String(await direct.sendCommand(['CLIENT', 'LIST']))
+            const name = subscriberName(`${prefix}ev:`)
+            for (const line of list.split('\n')) {
+              const id = /(?:^| )id=(\d+)/.exec(line)?.[1]
+              if (id && line.includes(` name=${name} `)) {
+                await direct.sendCommand(['CLIENT', 'KILL', 'ID', id])
+              }
+            }
+          } finally {
+            await direct.close()
+          }
+        }
+      },
     }
   })
 })

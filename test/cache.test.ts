@@ -17,6 +17,7 @@ import { cacheContract } from './contracts/cache.contract.ts'
 import { geoContract } from './contracts/geo.contract.ts'
 import { type DirectRedis, deleteByPrefix, directRedis, uniquePrefix } from './harness/redis.ts'
 import { REDIS_URL } from './harness/services.ts'
+import { forEachTcpTransport } from './harness/transports.ts'
 import { startUpstashGateway, type UpstashGateway } from './stack/upstash-gateway.ts'
 
 cacheContract('memory', async (clock) => ({
@@ -255,4 +256,16 @@ describe('CacheClient when Redis is unreachable', () => {
       DependencyUnavailable
     )
   })
+})
+
+forEachTcpTransport('cache ports', (t) => {
+  cacheContract(t.name, async (clock) => ({
+    store: new UpstashCacheStore(t.raw(), t.prefix),
+    lock: new UpstashLock(t.client(), clock, t.prefix),
+    dispose: async () => {},
+  }))
+  geoContract(t.name, async () => ({
+    geo: new UpstashGeoIndex(t.raw(), t.prefix),
+    dispose: async () => {},
+  }))
 })

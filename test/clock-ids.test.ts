@@ -8,6 +8,7 @@ import { clockContract } from './contracts/clock.contract.ts'
 import { idsContract } from './contracts/ids.contract.ts'
 import { type DirectRedis, deleteByPrefix, directRedis, uniquePrefix } from './harness/redis.ts'
 import { REDIS_URL } from './harness/services.ts'
+import { forEachTcpTransport } from './harness/transports.ts'
 import { startUpstashGateway, type UpstashGateway } from './stack/upstash-gateway.ts'
 
 clockContract('system', () => {
@@ -68,4 +69,11 @@ describe.skipIf(!inject('services').redis)('real Redis through the Upstash gatew
     await ids.next('rt')
     expect(gateway.stats().requests).toBe(1)
   })
+})
+
+forEachTcpTransport('ids', (t) => {
+  idsContract(t.name, async (clock) => ({
+    ids: new UpstashIds(t.client(), clock, t.prefix),
+    dispose: async () => {},
+  }))
 })

@@ -9,6 +9,7 @@ import { withLock } from '../src/domain/lock.ts'
 import { lockContract } from './contracts/lock.contract.ts'
 import { type DirectRedis, deleteByPrefix, directRedis, uniquePrefix } from './harness/redis.ts'
 import { REDIS_URL } from './harness/services.ts'
+import { forEachTcpTransport } from './harness/transports.ts'
 import { startUpstashGateway, type UpstashGateway } from './stack/upstash-gateway.ts'
 
 lockContract('memory', async (clock) => ({ lock: new MemoryLock(clock), dispose: async () => {} }))
@@ -132,4 +133,11 @@ describe('withLock (watchdog, lost lease, release)', () => {
       code: 'LOCK_TIMEOUT',
     })
   })
+})
+
+forEachTcpTransport('lock', (t) => {
+  lockContract(t.name, async (clock) => ({
+    lock: new UpstashLock(t.client(), clock, t.prefix),
+    dispose: async () => {},
+  }))
 })

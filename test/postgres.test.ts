@@ -100,6 +100,24 @@ describe.skipIf(!postgres)('Postgres through the Neon driver and the local proxy
     await testDb?.drop()
   })
 
+  userRepositoryContract('drizzle + node-postgres (TCP → Postgres)', async () => {
+    const own = await createDatabase({ driver: 'node-postgres', url: testDb.url })
+    return { repo: new DrizzleUserRepository(own.db), dispose: () => own.close() }
+  })
+
+  it('node-postgres: the same migrated database over plain TCP, and ping() answers', async () => {
+    const tcp = await createDatabase({ driver: 'node-postgres', url: testDb.url })
+    try {
+      expect(tcp.driver).toBe('node-postgres')
+      await tcp.ping()
+    } finally {
+      await tcp.close()
+    }
+    // Closed: a second close is a no-op, and the pool refuses work.
+    await tcp.close()
+    await expect(tcp.ping()).rejects.toThrow()
+  })
+
   userRepositoryContract('drizzle + neon-serverless (proxy → Postgres)', async () => {
     const own = await open()
     return { repo: new DrizzleUserRepository(own.db), dispose: () => own.close() }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ManualClock } from '../src/adapters/memory/clock.ts'
 import { MemoryQueue } from '../src/adapters/memory/queue.ts'
 import { type NodeServer, startNodeServer } from '../src/app/node.ts'
@@ -55,5 +55,59 @@ describe('QStash stand-in delivering to the app over HTTP', () => {
       idle: () => qstash.idle(),
       dispose: async () => {},
     }
+  })
+})
+
+describe('MemoryQueue: bounded in-process deliveries (embedded mode never stalls on a burst)', () => {
+  it('runs at most `concurrency` handlers at once, delivers every message, and idle() waits for all', async () => {
+    let running = 0
+    let peak = 0
+    const delivered: number[] = []
+    const gates: (() => void)[] = []
+    const handlers: TopicHandlers = {
+      burst: {
+        handle: async (d) => {
+          running++
+          peak = Math.max(peak, running)
+          await new Promise<void>((resolve) => gates.push(resolve))
+          delivered.push(d.body as number)
+          running--
+        },
+        deadLetter: async () => {},
+      },
+    }
+    const queue = new MemoryQueue(new ManualClock(), () => handlers, { concurrency: 3 })
+    for (let i = 0; i < 20; i++) await queue.publish('burst', i)
+    let idle = false
+    const settled = queue.idle().then(() => {
+      idle = true
+    })
+    // Open the gates one at a time as handlers arrive; never more than 3 are inside at once.
+    while (delivered.length < 20) {
+      await new Promise((r) => setTimeout(r, 0)) // let the next handler reach its gate
+      expect(idle).toBe(false)
+      gates.shift()?.()
+    }
+    await settled
+    expect(peak).toBe(3)
+    expect(delivered.toSorted((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i))
+    await queue.close()
+  })
+
+  it('a request-sized piece of work gets the event loop between deliveries of a burst', async () => {
+    const order: string[] = []
+    const handlers: TopicHandlers = {
+      burst: {
+        handle: async (d) => void order.push(`delivery ${d.body}`),
+        deadLetter: async () => {},
+      },
+    }
+    const queue = new MemoryQueue(new ManualClock(), () => handlers, { concurrency: 1 })
+    for (let i = 0; i < 3; i++) await queue.publish('burst', i)
+    setTimeout(() => order.push('request'), 0)
+    await queue.idle()
+    expect(order.indexOf('request')).toBeLessThan(order.indexOf('delivery 2'))
+    expect(order.filter((o) => o.startsWith('delivery'))).toHaveLength(3)
+    await queue.close()
   })
 })

@@ -11,6 +11,7 @@ import { rateLimiterContract } from './contracts/rate-limiter.contract.ts'
 import { stockLedgerContract } from './contracts/stock-ledger.contract.ts'
 import { type DirectRedis, deleteByPrefix, directRedis, uniquePrefix } from './harness/redis.ts'
 import { REDIS_URL } from './harness/services.ts'
+import { forEachTcpTransport } from './harness/transports.ts'
 import { startUpstashGateway, type UpstashGateway } from './stack/upstash-gateway.ts'
 
 const retentionMs = 7 * 86_400_000
@@ -104,4 +105,15 @@ describe.skipIf(!inject('services').redis)('real Redis through the Upstash gatew
       })
     })
   })
+})
+
+forEachTcpTransport('seckill ports', (t) => {
+  stockLedgerContract(
+    t.name,
+    async (clock) => new UpstashStockLedger(t.client(), clock, t.prefix, { retentionMs })
+  )
+  rateLimiterContract(
+    t.name,
+    async (bucket) => new UpstashRateLimiter(t.client(), bucket, t.prefix)
+  )
 })

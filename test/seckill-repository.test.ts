@@ -74,3 +74,17 @@ describe.skipIf(!inject('services').postgres)(
     orderRepositoryContract('neon', () => fixtures(handle))
   }
 )
+
+describe.skipIf(!inject('services').postgres)('on Postgres over TCP (pg Pool)', () => {
+  let db: TestDatabase
+  let handle: DatabaseHandle
+  beforeAll(async () => {
+    db = await createTestDatabase()
+    handle = await createDatabase({ driver: 'node-postgres', url: db.url })
+  })
+  afterAll(async () => {
+    await handle?.close()
+    await db?.drop()
+  })
+  orderRepositoryContract('node-postgres', () => fixtures(handle))
+})

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { Queue } from '../src/domain/ports/queue.ts'
-import { appKinds, startTestApp, type TestApp } from './harness/app.ts'
+import { appKinds, startTestApp, type TestApp, tcpAppKinds } from './harness/app.ts'
 import { runLoad } from './harness/load.ts'
 import { type DirectRedis, directRedis } from './harness/redis.ts'
 import { saleHelpers, seckillFaults } from './harness/seckill.ts'
@@ -9,7 +9,9 @@ import { makeUsers, type TestUser } from './harness/users.ts'
 const ADMIN = 'seckill-test-admin-token'
 const MIN = 60_000
 
-describe.each(appKinds(inject('services')))('flash sale end to end [%s]', (kind) => {
+// Memory, the REST/WebSocket stand-ins, and Redis + Postgres over TCP (one Redis, and the cluster).
+const kinds = [...appKinds(inject('services')), ...tcpAppKinds(inject('services'))]
+describe.each(kinds)('flash sale end to end [%s]', (kind) => {
   let app: TestApp
   const f = seckillFaults()
   const admin = { authorization: `Bearer ${ADMIN}` }

@@ -402,6 +402,11 @@ describe.skipIf(!services.redis || !services.postgres)(
         })
       )
 
+    shopRepositoryContract('drizzle + node-postgres (TCP → Postgres)', async () => {
+      const handle = await createDatabase({ driver: 'node-postgres', url: db.url })
+      return { repo: new DrizzleShopRepository(handle.db), dispose: () => handle.close() }
+    })
+
     shopRepositoryContract('drizzle + neon-serverless (proxy → Postgres)', async () => {
       const handle = await createDatabase({
         driver: 'neon-serverless',

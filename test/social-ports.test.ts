@@ -18,6 +18,7 @@ import { signInCalendarContract } from './contracts/signin-calendar.contract.ts'
 import { visitorCounterContract } from './contracts/visitor-counter.contract.ts'
 import { type DirectRedis, deleteByPrefix, directRedis, uniquePrefix } from './harness/redis.ts'
 import { REDIS_URL } from './harness/services.ts'
+import { forEachTcpTransport } from './harness/transports.ts'
 import { startUpstashGateway, type UpstashGateway } from './stack/upstash-gateway.ts'
 
 likeIndexContract('memory', async () => new MemoryLikeIndex())
@@ -84,8 +85,8 @@ describe.skipIf(!inject('services').redis)(
       expect(await direct.sMembers(`${p}follows:{7}`)).toEqual(['8'])
       expect(await direct.zScore(`${p}feed:{8}`, '42')).toBe(1000)
       expect(await direct.getBit(`${p}sign:{7}:202601`, 1)).toBe(1)
-      expect(await direct.pfCount(`${p}uv:20260101`)).toBe(1)
-      expect(await direct.ttl(`${p}uv:20260101`)).toBeGreaterThan(399 * 86_400)
+      expect(await direct.pfCount(`${p}uv:{uv}:20260101`)).toBe(1)
+      expect(await direct.ttl(`${p}uv:{uv}:20260101`)).toBeGreaterThan(399 * 86_400)
     })
 
     it('UV of 100,000 synthetic visitors is within 1 % (PFADD 1,000 per command, pipelined)', async () => {
@@ -117,3 +118,14 @@ describe.skipIf(!inject('services').redis)(
     })
   }
 )
+
+forEachTcpTransport('social ports', (t) => {
+  let n = 0
+  /** A key namespace of its own for every `make()`. */
+  const fresh = () => `${t.prefix}${n++}:`
+  likeIndexContract(t.name, async () => new UpstashLikeIndex(t.client(), fresh()))
+  followIndexContract(t.name, async () => new UpstashFollowIndex(t.client(), fresh()))
+  feedInboxContract(t.name, async () => new UpstashFeedInbox(t.client(), fresh()))
+  signInCalendarContract(t.name, async () => new UpstashSignInCalendar(t.client(), fresh()))
+  visitorCounterContract(t.name, async () => new UpstashVisitorCounter(t.client(), fresh()))
+})

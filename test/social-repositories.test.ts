@@ -75,6 +75,11 @@ describe.skipIf(!inject('services').postgres)('on Postgres through the Neon driv
     await testDb?.drop()
   })
 
+  socialRepositoriesContract('drizzle + node-postgres (TCP → Postgres)', async () => {
+    const handle = await createDatabase({ driver: 'node-postgres', url: testDb.url })
+    return socialHarness(handle, () => handle.close())
+  })
+
   socialRepositoriesContract('drizzle + neon-serverless (proxy → Postgres)', async () => {
     const handle = await createDatabase({
       driver: 'neon-serverless',

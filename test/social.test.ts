@@ -3,7 +3,7 @@ import type { Deps } from '../src/app/deps.ts'
 import { appJobs } from '../src/app/modules.ts'
 import type { Queue } from '../src/domain/ports/queue.ts'
 import { FEED_FANOUT_TOPIC } from '../src/domain/social/feed.ts'
-import { appKinds, startTestApp, type TestApp } from './harness/app.ts'
+import { appKinds, startTestApp, type TestApp, tcpAppKinds } from './harness/app.ts'
 import { type DirectRedis, directRedis } from './harness/redis.ts'
 
 const DAY = 86_400_000
@@ -21,7 +21,9 @@ interface Login {
 /** Shared by both kinds: the fan-out publish fails while this is set (tests the sweep). */
 let failFanout = false
 
-describe.each(appKinds(inject('services')))('social features over HTTP [%s]', (kind) => {
+// Memory, the REST/WebSocket stand-ins, and Redis + Postgres over TCP (one Redis, and the cluster).
+const kinds = [...appKinds(inject('services')), ...tcpAppKinds(inject('services'))]
+describe.each(kinds)('social features over HTTP [%s]', (kind) => {
   let app: TestApp
   let deps: Deps
   let direct: DirectRedis | undefined
@@ -513,7 +515,8 @@ describe.each(appKinds(inject('services')))('social features over HTTP [%s]', (k
       expect((await call('GET', `/stats/uv?from=${d1}`, user)).status).toBe(401)
       const bad = await call('GET', `/stats/uv?from=${d2}&to=${d1}`, admin)
       expect(bad.body).toMatchObject({ code: 'VALIDATION_FAILED', field: 'to' })
-      if (direct) expect(await direct.pfCount(`${app.prefix}uv:${d1.replaceAll('-', '')}`)).toBe(4)
+      if (direct)
+        expect(await direct.pfCount(`${app.prefix}uv:{uv}:${d1.replaceAll('-', '')}`)).toBe(4)
     })
   })
 })

@@ -76,6 +76,8 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   PUBLIC_URL: optionalText.pipe(z.url().optional()),
   REDIS_KEY_PREFIX: z.string().default(''),
+  REDIS_URL: optionalText,
+  REDIS_CLUSTER: z.enum(['0', '1', 'true', 'false']).optional(),
   UPSTASH_REDIS_REST_URL: optionalText.pipe(z.url().optional()),
   UPSTASH_REDIS_REST_TOKEN: optionalText,
   QSTASH_URL: optionalText.pipe(z.url().optional()),
@@ -141,6 +143,8 @@ export interface AppConfig {
   /** Namespace prepended to every Redis key (lets deployments or tests share one Redis). */
   redisKeyPrefix: string
   redis: { url: string; token: string } | undefined
+  /** REDIS_URL (+ REDIS_CLUSTER): Redis over TCP, preferred where the runtime has TCP (Node). */
+  redisTcp: { url: string; cluster: boolean } | undefined
   qstash:
     | { url: string; token: string; currentSigningKey: string; nextSigningKey: string }
     | undefined
@@ -238,6 +242,9 @@ export function loadConfig(env: Record<string, unknown>): AppConfig {
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     redis: redis
       ? { url: e.UPSTASH_REDIS_REST_URL!, token: e.UPSTASH_REDIS_REST_TOKEN! }
+      : undefined,
+    redisTcp: e.REDIS_URL
+      ? { url: e.REDIS_URL, cluster: e.REDIS_CLUSTER === '1' || e.REDIS_CLUSTER === 'true' }
       : undefined,
     qstash: qstash
       ? {

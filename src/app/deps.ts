@@ -39,7 +39,7 @@ import { SystemClock } from '../adapters/system/clock.ts'
 import { LogCodeSender } from '../adapters/system/code-sender.ts'
 import { upstashBroadcast } from '../adapters/upstash/broadcast.ts'
 import { UpstashCacheStore } from '../adapters/upstash/cache-store.ts'
-import { createUpstashRedis } from '../adapters/upstash/client.ts'
+import { createUpstashRedis, type Redis } from '../adapters/upstash/client.ts'
 import { UpstashFeedInbox } from '../adapters/upstash/feed.ts'
 import { UpstashFollowIndex } from '../adapters/upstash/follows.ts'
 import { UpstashGeoIndex } from '../adapters/upstash/geo.ts'
@@ -48,9 +48,11 @@ import { UpstashLikeIndex } from '../adapters/upstash/likes.ts'
 import { UpstashLock } from '../adapters/upstash/lock.ts'
 import { UpstashLoginCodes } from '../adapters/upstash/login-codes.ts'
 import { UpstashRateLimiter } from '../adapters/upstash/rate-limiter.ts'
+import type { NodeRestRedis } from '../adapters/upstash/rest-node.ts'
 import { UpstashSessionStore } from '../adapters/upstash/sessions.ts'
 import { UpstashSignInCalendar } from '../adapters/upstash/signins.ts'
 import { UpstashStockLedger } from '../adapters/upstash/stock-ledger.ts'
+import type { RedisTcpConfig, TcpRedis } from '../adapters/upstash/tcp.ts'
 import { UpstashVisitorCounter } from '../adapters/upstash/visitors.ts'
 import { UpstashWindowLimiter } from '../adapters/upstash/window-limiter.ts'
 import { BloomFilter, type BloomShape, bloomShape } from '../domain/cache/bloom.ts'
@@ -158,6 +160,12 @@ export interface Platform {
    * that subscribes opens its own broker subscription instead of the isolate-wide hub.
    */
   subscriptionsPerRequest?: boolean
+  /** Node: DATABASE_URL (without NEON_LOCAL_PROXY) is any Postgres over TCP, through `pg`. */
+  postgresOverTcp?: boolean
+  /** Node: Upstash REST through a keep-alive pool (undici) instead of the SDK's global fetch. */
+  restRedis?: (config: { url: string; token: string }) => NodeRestRedis
+  /** Node (Bun, Deno): opens Redis over TCP when REDIS_URL is set (absent on Workers: REST only). */
+  openTcpRedis?: (config: RedisTcpConfig) => Promise<TcpRedis>
   /** Runs once on every long-lived database handle (Node: apply migrations, seed demo data). */
   prepareDatabase?: (handle: DatabaseHandle, config: AppConfig) => Promise<void>
   /** Node: where uploads live when there is no R2 binding (a directory under DATA_DIR). */
@@ -209,7 +217,9 @@ export async function createContainer(
   const log = createLogger(config.logLevel, options.logSink)
   if (platform.requireCloudServices) {
     const missing = [
-      !config.redis && 'UPSTASH_REDIS_REST_URL/UPSTASH_REDIS_REST_TOKEN',
+      !config.redis &&
+        !(config.redisTcp && platform.openTcpRedis) &&
+        'UPSTASH_REDIS_REST_URL/UPSTASH_REDIS_REST_TOKEN',
       !config.qstash && 'QSTASH_TOKEN (+ signing keys, PUBLIC_URL)',
       !config.database && 'DATABASE_URL',
     ].filter((m): m is string => Boolean(m))
@@ -229,8 +239,35 @@ export async function createContainer(
   let makeBroadcast: () => Broadcast
   let cacheStore: CacheStore
   let geo: GeoIndex
-  if (config.redis) {
-    const redis = createUpstashRedis(config.redis)
+  // Redis over TCP (REDIS_URL) where the runtime has TCP, else Upstash REST, else in-memory.
+  const tcp = config.redisTcp && platform.openTcpRedis
+  if (config.redisTcp && !tcp && !config.redis) {
+    throw new ConfigError(['REDIS_URL needs a runtime with TCP (Node); set UPSTASH_REDIS_REST_*'])
+  }
+  let redisClients: TcpRedis | NodeRestRedis | undefined
+  let clients:
+    | { redis: Redis; raw: Redis; adapter: string; broadcast(prefix: string): Broadcast }
+    | undefined
+  if (tcp) {
+    const opened = await tcp(config.redisTcp!)
+    redisClients = opened
+    clients = { ...opened, adapter: opened.kind, broadcast: (prefix) => opened.broadcast(prefix) }
+  } else if (config.redis) {
+    const rest = config.redis
+    redisClients = platform.restRedis?.(rest)
+    const pair = redisClients ?? {
+      redis: createUpstashRedis(rest),
+      raw: createUpstashRedis({ ...rest, rawReplies: true }),
+    }
+    clients = {
+      redis: pair.redis,
+      raw: pair.raw,
+      adapter: 'upstash',
+      broadcast: (prefix) => upstashBroadcast(pair.redis, rest, prefix),
+    }
+  }
+  if (clients) {
+    const { redis, raw } = clients
     const prefix = config.redisKeyPrefix
     kv = {
       ids: new UpstashIds(redis, clock, prefix),
@@ -248,12 +285,15 @@ export async function createContainer(
       signIns: new UpstashSignInCalendar(redis, prefix),
       visitors: new DedupingVisitorCounter(new UpstashVisitorCounter(redis, prefix)),
     }
-    const redisConfig = config.redis
-    makeBroadcast = () => upstashBroadcast(redis, redisConfig, prefix)
-    const raw = createUpstashRedis({ ...config.redis, rawReplies: true })
+    const { broadcast } = clients
+    makeBroadcast = () => broadcast(prefix)
     cacheStore = new UpstashCacheStore(raw, prefix)
     geo = new UpstashGeoIndex(raw, prefix)
-    probes.push({ name: 'redis', adapter: 'upstash', check: async () => void (await redis.ping()) })
+    probes.push({
+      name: 'redis',
+      adapter: clients.adapter,
+      check: async () => void (await redis.ping()),
+    })
   } else {
     cacheStore = new MemoryCacheStore(clock)
     geo = new MemoryGeoIndex()
@@ -281,6 +321,10 @@ export async function createContainer(
   let shared: DatabaseHandle | undefined
   const openDatabase = async (): Promise<DatabaseHandle> => {
     if (config.database) {
+      // Node: any Postgres over TCP (pg Pool); Workers, or the local Neon proxy: Neon's driver.
+      if (platform.postgresOverTcp && !config.database.localProxy) {
+        return createDatabase({ driver: 'node-postgres', url: config.database.url })
+      }
       return createDatabase({
         driver: 'neon-serverless',
         url: config.database.url,
@@ -437,6 +481,7 @@ export async function createContainer(
       await memoryQueue?.close()
       await Promise.all(pending)
       await shared?.close()
+      await redisClients?.close()
     },
   }
 }

@@ -9,6 +9,8 @@ import { createDatabase } from '../adapters/postgres/db.ts'
 import { migrateDatabase } from '../adapters/postgres/migrate.ts'
 import { seedDemoShops } from '../adapters/postgres/seed.ts'
 import { DirectoryAssets } from '../adapters/system/file-assets.ts'
+import { createNodeRestRedis } from '../adapters/upstash/rest-node.ts'
+import { openTcpRedis } from '../adapters/upstash/tcp.ts'
 import { createApp } from './app.ts'
 import { type Container, type ContainerOptions, createContainer } from './deps.ts'
 import { runJobs } from './jobs.ts'
@@ -41,6 +43,10 @@ export async function startHost(options: HostOptions): Promise<Host> {
     {
       databasePerRequest: false,
       requireCloudServices: false,
+      // TCP Redis (REDIS_URL), Upstash REST on a keep-alive pool, any Postgres over TCP.
+      openTcpRedis,
+      restRedis: createNodeRestRedis,
+      postgresOverTcp: true,
       embeddedDatabase: (config) =>
         createDatabase(
           config.dataDir === ':memory:'
@@ -114,8 +120,12 @@ export function listeningFields(container: Container, url: string) {
   return {
     url,
     runtime: `${runtime} ${versions[runtime] ?? ''}`.trim(),
-    redis: container.config.redis ? 'upstash' : 'memory',
+    redis: container.config.redisTcp ? 'tcp' : container.config.redis ? 'upstash' : 'memory',
     queue: container.config.qstash ? 'qstash' : 'memory',
-    database: container.config.database ? 'neon-serverless' : 'pglite',
+    database: container.config.database
+      ? container.config.database.localProxy
+        ? 'neon-serverless'
+        : 'node-postgres'
+      : 'pglite',
   }
 }

@@ -9,6 +9,7 @@ import { isMainModule } from '../adapters/system/main-module.ts'
 import type { Container } from './deps.ts'
 import { type HostOptions, listeningFields, startHost } from './host.ts'
 import { rememberSocketAddress } from './http/client-ip.ts'
+import { startCluster } from './node-cluster.ts'
 
 export interface NodeServer {
   url: string
@@ -105,7 +106,7 @@ function closeAll(server: ServerType) {
   if ('closeAllConnections' in server) server.closeAllConnections()
 }
 
-if (isMainModule(import.meta)) {
+if (isMainModule(import.meta) && !startCluster(process.env)) {
   const server = await startNodeServer({
     port: Number(process.env.PORT ?? 3000),
     hostname: process.env.HOST ?? '127.0.0.1',

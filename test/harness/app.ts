@@ -7,8 +7,14 @@ import { type AppFetch, appFetch } from './flows.ts'
 import { freePort } from './net.ts'
 import { deleteByPrefix, directRedis, uniquePrefix } from './redis.ts'
 import { REDIS_URL } from './services.ts'
+import { deleteEverywhere, tcpRedisUrl } from './transports.ts'
 
-export type AppKind = 'memory' | 'real'
+/**
+ * 'memory': embedded adapters. 'real': the REST/WebSocket stand-ins (Upstash gateway → Redis, Neon
+ * proxy → Postgres). 'tcp': Redis over TCP (REDIS_URL) and Postgres over TCP (pg). 'cluster': the
+ * same on the 3-master Redis Cluster of the global setup. All but 'memory' use the QStash stand-in.
+ */
+export type AppKind = 'memory' | 'real' | 'tcp' | 'cluster'
 
 export interface TestApp {
   kind: AppKind
@@ -61,7 +67,7 @@ export async function startTestApp(kind: AppKind, options: TestAppOptions = {}):
     AUTH_LOGIN_CLIENT_FAILURES: 'off',
     AUTH_LOGIN_GLOBAL_FAILURES: 'off',
   }
-  if (kind === 'real') {
+  if (kind !== 'memory') {
     db = await createTestDatabase()
     stack = await startLocalStack({
       redisUrl: REDIS_URL,
@@ -70,6 +76,11 @@ export async function startTestApp(kind: AppKind, options: TestAppOptions = {}):
       neon: { clock },
     })
     env = { ...env, ...stack.env, PUBLIC_URL: url, REDIS_KEY_PREFIX: prefix }
+    if (kind === 'tcp' || kind === 'cluster') {
+      // The TCP transports: no REST gateway, no WebSocket proxy (only the QStash stand-in is used).
+      const { UPSTASH_REDIS_REST_URL, UPSTASH_REDIS_REST_TOKEN, NEON_LOCAL_PROXY, ...rest } = env
+      env = { ...rest, REDIS_URL: tcpRedisUrl(kind) }
+    }
   }
   const server = await startNodeServer({
     port,
@@ -105,12 +116,25 @@ export async function startTestApp(kind: AppKind, options: TestAppOptions = {}):
         const redis = await directRedis()
         await deleteByPrefix(redis, prefix)
         await redis.quit()
-      }
+      } else if (kind !== 'memory') await deleteEverywhere(kind, prefix)
     },
   }
 }
 
-/** The kinds to run an end-to-end suite on: memory always, 'real' when Redis and Postgres exist. */
+/**
+ * The kinds to run an end-to-end suite on: memory always, 'real' when Redis and Postgres exist.
+ * The TCP kinds are opted into by the suites that cover them (`tcpAppKinds`).
+ */
 export function appKinds(services: { redis: boolean; postgres: boolean }): AppKind[] {
   return services.redis && services.postgres ? ['memory', 'real'] : ['memory']
+}
+
+/** 'tcp', and 'cluster' when the global setup's Redis Cluster runs (needs Redis and Postgres). */
+export function tcpAppKinds(services: {
+  redis: boolean
+  postgres: boolean
+  redisCluster: string | null
+}): AppKind[] {
+  if (!services.redis || !services.postgres) return []
+  return services.redisCluster ? ['tcp', 'cluster'] : ['tcp']
 }

@@ -1,5 +1,6 @@
 import { createClient } from 'redis'
 import type { TestProject } from 'vitest/node'
+import { type RedisCluster, startRedisCluster } from '../stack/redis-cluster.ts'
 import { prepareTemplateDatabase } from './db-admin.ts'
 import { ADMIN_DATABASE_URL, REDIS_URL, type Services } from './services.ts'
 
@@ -44,6 +45,28 @@ export default async function setup(project: TestProject) {
     if (ci) throw new Error(`[harness] CI=true and a ${text}`)
     console.warn(`\n[harness] NOTICE: ${text}\n[harness] suites that need it are SKIPPED.\n`)
   }
-  const services: Services = { redis: !redisError, postgres: !pgError, templateDatabase: template }
+  // A real 3-master Redis Cluster (TCP transport suites); printed and skipped when it can't start.
+  let cluster: RedisCluster | null = null
+  if (!redisError) {
+    const started = performance.now()
+    try {
+      cluster = await startRedisCluster()
+      console.info(`[harness] redis cluster up in ${Math.round(performance.now() - started)} ms`)
+    } catch (e) {
+      if (ci) throw new Error(`[harness] CI=true and no Redis Cluster: ${(e as Error).message}`)
+      console.warn(
+        `[harness] NOTICE: no Redis Cluster (${(e as Error).message}); its suites are SKIPPED.`
+      )
+    }
+  }
+  const services: Services = {
+    redis: !redisError,
+    postgres: !pgError,
+    redisCluster: cluster?.url ?? null,
+    templateDatabase: template,
+  }
   project.provide('services', services)
+  return async () => {
+    await cluster?.stop()
+  }
 }

@@ -10,6 +10,11 @@ export const ADMIN_DATABASE_URL =
 export interface Services {
   redis: boolean
   postgres: boolean
+  /**
+   * Seed URL (`redis+cluster://…`) of the 3-master Redis Cluster the global setup started from the
+   * installed redis-server; null when it could not be started.
+   */
+  redisCluster: string | null
   /** Name of the migrated template database test files clone from (null without Postgres). */
   templateDatabase: string | null
 }

@@ -18,7 +18,19 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createClient, ErrorReply, RESP_TYPES } from 'redis'
+import { createClient, RESP_TYPES } from 'redis'
+import {
+  ConnectionError,
+  type Reply,
+  RequestError,
+  RespTranslator,
+  toArg,
+} from '../../src/adapters/upstash/resp.ts'
+
+import { firstAttempt } from '../../src/adapters/upstash/tcp.ts'
+
+export { stripKeyLocking } from '../../src/adapters/upstash/resp.ts'
+
 import { type FaultHandle, FaultRules, type FaultSchedule } from './faults.ts'
 import { isSubscribePath, subscribeEndpoint } from './upstash-subscribe.ts'
 
@@ -87,20 +99,6 @@ export interface UpstashGateway {
   close(): Promise<void>
 }
 
-/** A reply as node-redis decodes RESP2 with the Buffer type mapping below. */
-type Reply = Buffer | number | null | ErrorReply | Reply[]
-type Outcome = { result: unknown } | { error: string }
-interface Prepared {
-  /** What is sent to Redis. */
-  args: string[]
-  /** Sent instead when Redis answers NOSCRIPT (EVALSHA of a script we rewrote). */
-  fallback?: string[]
-  /** Replaces a successful reply (SCRIPT LOAD of a rewritten script answers the original sha). */
-  result?: Buffer
-  /** Refused without reaching Redis. */
-  refused?: string
-}
-
 class HttpError extends Error {
   status: number
   constructor(status: number, message: string) {
@@ -110,59 +108,8 @@ class HttpError extends Error {
 }
 
 const ROUTES = new Set(['/', '/pipeline', '/multi-exec'])
-const KEY_LOCKING = 'allow-key-locking'
-// Commands that would alter or hijack the shared connection's state.
-const REFUSED = new Set([
-  ...['select', 'multi', 'exec', 'discard', 'watch', 'unwatch', 'monitor', 'quit', 'reset'],
-  ...['hello', 'auth', 'sync', 'psync', 'subscribe', 'psubscribe', 'ssubscribe'],
-  ...['unsubscribe', 'punsubscribe', 'sunsubscribe'],
-])
 
-const sha1 = (text: string) => createHash('sha1').update(text).digest('hex')
 const sha256 = (text: string) => createHash('sha256').update(text).digest()
-
-/** The client sends numbers/booleans as JSON scalars and `undefined` array items as null. */
-function toArg(value: unknown): string {
-  if (typeof value === 'string') return value
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null)
-    return String(value)
-  return JSON.stringify(value)
-}
-
-/**
- * Removes `allow-key-locking` (Upstash-only) from a `#!lua flags=...` first line. If no flag is
- * left, the line becomes empty (keeping line numbers in error messages) and the script runs in
- * Redis's shebang-less compatibility mode, which is also what lets EVAL_RO accept it.
- */
-export function stripKeyLocking(script: string): string {
-  const eol = script.indexOf('\n')
-  const line = eol === -1 ? script : script.slice(0, eol)
-  if (!line.startsWith('#!lua') || !line.includes(KEY_LOCKING)) return script
-  const words = line.trim().split(/\s+/)
-  const at = words.findIndex((w) => w.startsWith('flags='))
-  if (at === -1) return script
-  const flags = words[at]!.slice('flags='.length).split(',')
-  const kept = flags.filter((f) => f !== KEY_LOCKING)
-  if (kept.length === flags.length) return script
-  words[at] = `flags=${kept.join(',')}`
-  const first = kept.some(Boolean) ? words.join(' ') : ''
-  return first + (eol === -1 ? '' : script.slice(eol))
-}
-
-/** Encodes a reply for JSON: strings base64 (every depth, "OK" too) or UTF-8; numbers/null as-is. */
-function encode(reply: Reply, base64: boolean): unknown {
-  if (Buffer.isBuffer(reply)) return reply.toString(base64 ? 'base64' : 'utf8')
-  if (Array.isArray(reply)) return reply.map((r) => encode(r, base64))
-  // A Lua table holding an error reply nests it in an array; JSON has no better shape than its text.
-  if (reply instanceof ErrorReply) return encode(Buffer.from(reply.message), base64)
-  return reply
-}
-
-/** node-redis rejects with ErrorReply for Redis errors; anything else means the connection failed. */
-function assertRedisError(reason: unknown): ErrorReply {
-  if (reason instanceof ErrorReply) return reason
-  throw new HttpError(500, `Redis unavailable: ${(reason as Error)?.message ?? reason}`)
-}
 
 export async function startUpstashGateway(opts: UpstashGatewayOptions): Promise<UpstashGateway> {
   const host = opts.host ?? '127.0.0.1'
@@ -196,100 +143,21 @@ export async function startUpstashGateway(opts: UpstashGatewayOptions): Promise<
     client.duplicate({ disableOfflineQueue: true, socket: { reconnectStrategy: false } })
   )
   // Wait for the first connection attempt only: if Redis is down the gateway still starts (500s).
-  const connecting = client.connect()
-  connecting.catch(() => {}) // rejects only if destroyed before ever connecting
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      client.off('error', done)
-      resolve()
-    }
-    client.once('error', done)
-    connecting.then(done, done)
+  await firstAttempt(client)
+
+  // The RESP ↔ Upstash translation is shared with the TCP transport (src/adapters/upstash/resp.ts).
+  const translator = new RespTranslator({
+    send,
+    // Issued in one tick on the one shared connection: nothing can interleave.
+    sendBlock: (commands) => Promise.allSettled(commands.map(send)),
   })
-
-  /** sha1(original script) → rewritten script and its sha1, for scripts we had to rewrite. */
-  const scripts = new Map<string, { text: string; sha: string }>()
-  function rewrite(script: string): string {
-    const text = stripKeyLocking(script)
-    if (text !== script) scripts.set(sha1(script), { text, sha: sha1(text) })
-    return text
-  }
-
-  function prepare(command: unknown[], inMulti: boolean): Prepared {
-    const args = command.map(toArg)
-    const name = args[0]!.toLowerCase()
-    if (REFUSED.has(name)) return { args, refused: `ERR command '${args[0]}' is not supported` }
-    if ((name === 'eval' || name === 'eval_ro') && args.length > 1) args[1] = rewrite(args[1]!)
-    if ((name === 'evalsha' || name === 'evalsha_ro') && args.length > 1) {
-      const known = scripts.get(args[1]!.toLowerCase())
-      if (known) {
-        const evalName = name === 'evalsha' ? 'EVAL' : 'EVAL_RO'
-        const fallback = [evalName, known.text, ...args.slice(2)]
-        // Inside MULTI there is no retrying after EXEC, so send the script text outright.
-        if (inMulti) return { args: fallback }
-        return { args: [args[0]!, known.sha, ...args.slice(2)], fallback }
-      }
-    }
-    if (name === 'script' && args.length > 2) {
-      const sub = args[1]!.toLowerCase()
-      if (sub === 'load') {
-        const original = args[2]!
-        args[2] = rewrite(original)
-        if (args[2] !== original) return { args, result: Buffer.from(sha1(original)) }
-      } else if (sub === 'exists') {
-        for (let i = 2; i < args.length; i++)
-          args[i] = scripts.get(args[i]!.toLowerCase())?.sha ?? args[i]!
-      }
-    }
-    return { args }
-  }
-
-  /** Runs commands pipelined and in order (not atomic, like Upstash). */
-  async function runPipeline(commands: Prepared[], base64: boolean): Promise<Outcome[]> {
-    const pending = commands.map((c) => (c.refused ? null : send(c.args)))
-    stats.commands += commands.filter((c) => !c.refused).length
-    const settled = await Promise.allSettled(pending)
-    const replies: Array<Reply | ErrorReply> = []
-    for (const [i, s] of settled.entries()) {
-      const c = commands[i]!
-      if (c.refused) replies.push(new ErrorReply(c.refused))
-      else if (s.status === 'fulfilled') replies.push(c.result ?? (s.value as Reply))
-      else {
-        const err = assertRedisError(s.reason)
-        // Redis lost the rewritten script (SCRIPT FLUSH / restart): run it by text. This runs after
-        // the rest of the pipeline, which only matters in that rare case.
-        if (c.fallback && err.message.startsWith('NOSCRIPT')) {
-          replies.push(await send(c.fallback).catch(assertRedisError))
-        } else replies.push(err)
-      }
-    }
-    return replies.map((r) =>
-      r instanceof ErrorReply ? { error: r.message } : { result: encode(r, base64) }
-    )
-  }
-
-  /**
-   * MULTI, the commands and EXEC are issued in one tick, so they reach Redis back to back on the
-   * shared connection. A queue-time error makes Redis discard the transaction (EXECABORT); we
-   * answer with that first queue-time error, as a whole-request 400.
-   */
-  async function runMulti(commands: Prepared[], base64: boolean): Promise<Outcome[]> {
-    const refused = commands.find((c) => c.refused)
-    if (refused) throw new HttpError(400, refused.refused!)
-    const pending = [send(['MULTI']), ...commands.map((c) => send(c.args)), send(['EXEC'])]
-    stats.commands += commands.length
-    const settled = await Promise.allSettled(pending)
-    for (const s of settled) if (s.status === 'rejected') assertRedisError(s.reason)
-    const failed = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined
-    if (failed) throw new HttpError(400, (failed.reason as Error).message)
-    const exec = (settled.at(-1) as PromiseFulfilledResult<Reply>).value
-    if (!Array.isArray(exec)) throw new HttpError(400, 'ERR transaction aborted')
-    return exec.map((r, i) =>
-      r instanceof ErrorReply
-        ? { error: r.message }
-        : { result: encode(commands[i]!.result ?? r, base64) }
-    )
-  }
+  let commandsAtReset = 0
+  const run = <T>(op: () => Promise<T>): Promise<T> =>
+    op().catch((e: unknown) => {
+      if (e instanceof RequestError) throw new HttpError(400, e.message)
+      if (e instanceof ConnectionError) throw new HttpError(500, e.message)
+      throw e
+    })
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]!
@@ -333,14 +201,12 @@ export async function startUpstashGateway(opts: UpstashGatewayOptions): Promise<
     }
     let answer: unknown
     try {
-      if (single) {
-        const [outcome] = await runPipeline([prepare(commands[0]!, false)], base64)
-        if (outcome && 'error' in outcome) throw new HttpError(400, outcome.error)
-        answer = outcome
-      } else {
+      if (single) answer = { result: await run(() => translator.command(commands[0]!, base64)) }
+      else {
         const multi = path === '/multi-exec'
-        const prepared = commands.map((c) => prepare(c, multi))
-        answer = await (multi ? runMulti : runPipeline)(prepared, base64)
+        answer = await run(() =>
+          multi ? translator.multi(commands, base64) : translator.pipeline(commands, base64)
+        )
       }
     } catch (err) {
       if (!fault) throw err // a 'drop-reply' fault loses an error reply like any other
@@ -401,9 +267,14 @@ export async function startUpstashGateway(opts: UpstashGatewayOptions): Promise<
         faultStats = { dropReply: 0, dropRequest: 0 }
       },
     },
-    stats: () => ({ ...stats, byPath: { ...stats.byPath } }),
+    stats: () => ({
+      ...stats,
+      commands: translator.commands - commandsAtReset,
+      byPath: { ...stats.byPath },
+    }),
     resetStats: () => {
       stats = { requests: 0, commands: 0, byPath: {} }
+      commandsAtReset = translator.commands
     },
     suspend: stop,
     resume: async () => {

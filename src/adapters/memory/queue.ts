@@ -18,6 +18,12 @@ export interface MemoryQueueOptions {
   dedupWindowMs?: number
   /** Called when a handler fails (for logging); never throws into the queue. */
   onError?: (topic: string, messageId: string, error: unknown) => void
+  /**
+   * Deliveries handled at once (default 2); the rest wait their turn, in order. Each delivery
+   * also starts on a fresh macrotask, so a burst of deliveries never holds the event loop (and the
+   * requests waiting on it) for longer than one handler's synchronous work.
+   */
+  concurrency?: number
 }
 
 const DEFAULT_RETRIES = 3
@@ -38,6 +44,9 @@ export class MemoryQueue implements Queue {
   readonly #jobs = new Set<Promise<void>>()
   #running = 0
   #idleWaiters: (() => void)[] = []
+  readonly #concurrency: number
+  #active = 0
+  readonly #turns: (() => void)[] = []
 
   /** `handlers` is read lazily because consumers usually depend on the queue themselves. */
   constructor(clock: Clock, handlers: () => TopicHandlers, options: MemoryQueueOptions = {}) {
@@ -46,6 +55,21 @@ export class MemoryQueue implements Queue {
     this.#backoffMs = options.backoffMs ?? ((n) => Math.min(86_400, Math.exp(2.5 * n)) * 1000)
     this.#dedupWindowMs = options.dedupWindowMs ?? 10 * 60_000
     this.#onError = options.onError
+    this.#concurrency = Math.max(1, options.concurrency ?? 2)
+  }
+
+  /** Waits for a delivery slot (handed over directly by the delivery that frees it). */
+  async #acquire(): Promise<void> {
+    if (this.#active < this.#concurrency) this.#active++
+    else await new Promise<void>((resolve) => this.#turns.push(resolve))
+    // A macrotask boundary: requests queued behind a burst of deliveries get their turn.
+    await new Promise((resolve) => setTimeout(resolve, 0))
+  }
+
+  #releaseSlot(): void {
+    const next = this.#turns.shift()
+    if (next) next()
+    else this.#active--
   }
 
   async publish(topic: string, body: unknown, opts: PublishOptions = {}): Promise<PublishReceipt> {
@@ -79,9 +103,10 @@ export class MemoryQueue implements Queue {
     for (let attempt = 0; ; attempt++) {
       if (wait > 0) await this.#clock.sleep(wait, this.#stop.signal)
       if (this.#stop.signal.aborted) return
+      this.#running++ // counted from now on: idle() waits for deliveries waiting for a slot
+      await this.#acquire()
       const handler = this.#handlers()[topic] as TopicHandler<unknown> | undefined
       const delivery: Delivery<unknown> = { topic, body: JSON.parse(json), messageId, attempt }
-      this.#running++
       try {
         if (!handler) throw new PermanentFailure(`no consumer for topic ${topic}`)
         await handler.handle(delivery)
@@ -95,6 +120,7 @@ export class MemoryQueue implements Queue {
           return
         }
       } finally {
+        this.#releaseSlot()
         this.#running--
         if (this.#running === 0) this.#wakeIdle()
       }

@@ -29,6 +29,13 @@ export type DatabaseConfig =
       max?: number
     }
   | {
+      driver: 'node-postgres'
+      /** postgres://user:pass@host:port/db — any Postgres over TCP (Node, Bun, Deno). */
+      url: string
+      /** Pool size (default 10). */
+      max?: number
+    }
+  | {
       driver: 'pglite'
       /** Directory to persist into (e.g. '.data/pglite'); undefined = in-memory. */
       dataDir?: string
@@ -50,13 +57,17 @@ export interface DatabaseHandle {
  * - Node: one long-lived handle for the process, closed on shutdown.
  *
  * 'neon-serverless' is drizzle over a `@neondatabase/serverless` Pool (Postgres wire protocol over
- * WebSocket; interactive transactions work). 'pglite' is in-process WASM Postgres for tests and
+ * WebSocket; interactive transactions work). 'node-postgres' is drizzle over a `pg` Pool: plain TCP
+ * to any Postgres (Neon's too, with `sslmode=require`), no WebSocket proxy; Node only, imported
+ * lazily like PGlite. 'pglite' is in-process WASM Postgres for tests and
  * offline dev; it is imported lazily, so a Workers bundle that never selects it does not load it.
  */
 export async function createDatabase(config: DatabaseConfig): Promise<DatabaseHandle> {
   switch (config.driver) {
     case 'neon-serverless':
       return openNeon(config.url, config.localProxy, config.max)
+    case 'node-postgres':
+      return openNodePostgres(config.url, config.max)
     case 'pglite':
       return openPglite(config.dataDir)
   }
@@ -148,6 +159,23 @@ class LocalProxyPool extends Pool {
 const PGLITE = '@electric-sql/pglite'
 const DRIZZLE_PGLITE = 'drizzle-orm/pglite'
 const NODE_FS = 'node:fs/promises'
+const PG = 'pg'
+const DRIZZLE_NODE_POSTGRES = 'drizzle-orm/node-postgres'
+
+async function openNodePostgres(url: string, max = 10): Promise<DatabaseHandle> {
+  const [pg, { drizzle }] = (await Promise.all([
+    import(/* @vite-ignore */ PG),
+    import(/* @vite-ignore */ DRIZZLE_NODE_POSTGRES),
+  ])) as [typeof import('pg'), typeof import('drizzle-orm/node-postgres')]
+  const Pool = pg.Pool ?? (pg as unknown as { default: typeof import('pg') }).default.Pool
+  const pool = new Pool({ connectionString: url, max })
+  // An idle pooled connection that the server drops must not become an unhandled 'error' event.
+  pool.on('error', () => {})
+  // A checked-out client has no pool listener: a dropped connection must not crash the process.
+  pool.on('connect', (client) => client.on('error', () => {}))
+  const db: Database = drizzle({ client: pool, schema })
+  return handle(db, 'node-postgres', () => pool.end())
+}
 
 async function openPglite(dataDir: string | undefined): Promise<DatabaseHandle> {
   const [{ PGlite }, { drizzle }] = (await Promise.all([

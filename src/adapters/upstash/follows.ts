@@ -3,8 +3,10 @@ import { type Redis, redisCall } from './client.ts'
 import { chunks, replyText } from './text.ts'
 
 /**
- * Followees as one set per user, `<prefix>follows:{<userId>}`. Common follows = SINTER of two
- * users' sets (two hash slots: fine on Upstash, which is not a cluster from the client's view).
+ * Followees as one set per user, `<prefix>follows:{<userId>}`. Common follows: both users' sets
+ * are read in one pipeline (SMEMBERS each) and intersected here, not with SINTER: the two sets
+ * live in two hash slots, which a Redis Cluster refuses in one command (CROSSSLOT). A followee set
+ * is bounded (one user's follows), so reading both costs little more than SINTER's reply.
  */
 export class UpstashFollowIndex implements FollowIndex {
   readonly #redis: Redis
@@ -29,12 +31,13 @@ export class UpstashFollowIndex implements FollowIndex {
   async common(a: string, b: string): Promise<{ ids: string[]; missing: string[] }> {
     const users = [...new Set([a, b])]
     const p = this.#redis.pipeline()
-    for (const u of users) p.exists(this.#key(u))
-    p.sinter(this.#key(a), this.#key(b))
-    const replies = await redisCall(() => p.exec<unknown[]>())
-    const missing = users.filter((_, i) => replies[i] === 0)
-    const members = (replies[users.length] as unknown[] | null) ?? []
-    return { ids: members.map(replyText), missing }
+    for (const u of users) p.smembers(this.#key(u))
+    const sets = (await redisCall(() => p.exec<unknown[][]>())).map((m) => m.map(replyText))
+    // An emptied set is deleted by Redis: no members = no set.
+    const missing = users.filter((_, i) => sets[i]!.length === 0)
+    if (users.length === 1) return { ids: sets[0]!, missing }
+    const other = new Set(sets[1])
+    return { ids: sets[0]!.filter((id) => other.has(id)), missing }
   }
 
   async replace(followerId: string, followeeIds: readonly string[]): Promise<void> {

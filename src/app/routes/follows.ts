@@ -65,7 +65,8 @@ const common = createRoute({
   method: 'get',
   path: '/users/{id}/common-follows',
   summary: 'Users both I and this user follow',
-  description: 'SINTER of the two Redis sets (rebuilt from Postgres when missing), ordered by id.',
+  description:
+    'Intersection of the two Redis followee sets (rebuilt from Postgres when missing), ordered by id.',
   responses: {
     200: {
       description: 'Common followees',

@@ -89,7 +89,7 @@ const byId = (a: Profile, b: Profile) => {
 }
 
 /**
- * Users both the caller and `otherId` follow (SINTER of the two Redis sets), by id. A set that is
+ * Users both the caller and `otherId` follow (intersection of the two Redis sets), by id. A set that is
  * missing from Redis while the database has follows for that user (never built, or lost) is
  * rebuilt from the database first, so the answer never silently comes out empty.
  */

@@ -1,0 +1,69 @@
+/**
+ * Benchmark child: the app (`startNodeServer`, as `npm start` runs it) in a process of its own,
+ * driven over the IPC channel by scripts/bench-seckill.ts. Setup work (users, sessions, a sale)
+ * goes through the app's own adapters here, untimed; the load comes from another process.
+ *
+ * Messages in:  { id, op: 'mint', from, n }      → { tokens: string[] }  (users + sessions)
+ *               { id, op: 'audit', voucherId }   → invariants' inputs after settling
+ * Message out first: { ready: url, pid }
+ * Env: the app's environment (BENCH_* are ignored by the app).
+ */
+import { randomToken } from '../../src/adapters/system/random.ts'
+import { startNodeServer } from '../../src/app/node.ts'
+
+type Request =
+  | { id: number; op: 'mint'; from: number; n: number }
+  | { id: number; op: 'audit'; voucherId: string }
+
+const server = await startNodeServer({
+  port: Number(process.env.PORT ?? 0),
+  env: process.env,
+  jobsEveryMs: 0,
+})
+const scope = await server.container.scope()
+const deps = scope.deps
+
+async function mint(from: number, n: number): Promise<string[]> {
+  const tokens: string[] = []
+  for (let i = 0; i < n; i += 250) {
+    const batch = Array.from({ length: Math.min(250, n - i) }, async (_, j) => {
+      const phone = `+1555${String(from + i + j).padStart(7, '0')}`
+      const { user } = await deps.users.findOrCreateByPhone(phone, 'b')
+      const token = randomToken()
+      await deps.sessions.create(token, { id: user.id, nickname: 'b', icon: '' }, 3_600_000)
+      return `Bearer ${token}`
+    })
+    tokens.push(...(await Promise.all(batch)))
+  }
+  return tokens
+}
+
+async function audit(voucherId: string) {
+  await server.container.settle()
+  const [ledger, voucher, orders] = await Promise.all([
+    deps.ledger.audit(voucherId, false),
+    deps.vouchers.findById(voucherId),
+    deps.orders.listByVoucher(voucherId),
+  ])
+  return {
+    pending: ledger?.pending ?? null,
+    redisStock: ledger?.stock ?? null,
+    dbStock: voucher?.seckill?.stock ?? null,
+    orders: orders.length,
+    buyers: new Set(orders.map((o) => o.userId)).size,
+  }
+}
+
+process.on('message', (msg: Request) => {
+  const work = msg.op === 'mint' ? mint(msg.from, msg.n) : audit(msg.voucherId)
+  work.then(
+    (result) => process.send!({ id: msg.id, result }),
+    (e: unknown) => process.send!({ id: msg.id, error: String((e as Error)?.stack ?? e) })
+  )
+})
+process.once('disconnect', async () => {
+  await scope.finish()
+  await server.close()
+  process.exit(0)
+})
+process.send!({ ready: server.url, pid: process.pid })
