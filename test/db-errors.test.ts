@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createDatabase, type DatabaseHandle } from '../src/adapters/postgres/db.ts'
 import { migrateDatabase } from '../src/adapters/postgres/migrate.ts'
-import { databaseProblem } from '../src/app/http/db-errors.ts'
+import { databaseProblem, isDatabaseUnavailable } from '../src/app/http/db-errors.ts'
 import { errorFields } from '../src/app/log.ts'
 import { createTestDatabase, type TestDatabase } from './harness/db.ts'
 import { type NeonProxy, startNeonProxy } from './stack/neon-proxy.ts'
@@ -97,5 +97,26 @@ describe.each(drivers)('database errors → problems (%s)', (_name, open) => {
       expect(JSON.stringify(errorFields(e))).not.toContain(SECRET)
     }
     expect(databaseProblem(await failure(sql`select * from no_such_table`))).toBeNull()
+  })
+})
+
+describe('database unreachable → 503, never 500 (isDatabaseUnavailable)', () => {
+  class ErrorEvent {
+    readonly type = 'error'
+  }
+  const wrap = (cause: unknown) => Object.assign(new Error('Failed query: select 1'), { cause })
+  it('recognises socket errors, connection SQLSTATEs and WebSocket error events in the cause chain', () => {
+    expect(
+      isDatabaseUnavailable(wrap(Object.assign(new Error('x'), { code: 'ECONNREFUSED' })))
+    ).toBe(true)
+    expect(isDatabaseUnavailable(wrap({ code: '57P01', severity: 'FATAL' }))).toBe(true)
+    expect(isDatabaseUnavailable(wrap({ code: '08006', severity: 'FATAL' }))).toBe(true)
+    expect(isDatabaseUnavailable(wrap(new ErrorEvent()))).toBe(true)
+    expect(isDatabaseUnavailable(wrap(new Error('Connection terminated unexpectedly')))).toBe(true)
+  })
+  it('leaves client-caused and unknown errors alone', () => {
+    expect(isDatabaseUnavailable(wrap({ code: '23505', severity: 'ERROR' }))).toBe(false)
+    expect(isDatabaseUnavailable(new Error('boom'))).toBe(false)
+    expect(isDatabaseUnavailable(wrap({ type: 'message' }))).toBe(false)
   })
 })

@@ -359,6 +359,13 @@ describe.each(appKinds(inject('services')))('flash-sale promises [%s]', (kind) =
         }
         await app.settle() // every persist delivery fails and is scheduled for a retry
         expect(neon.faults.stats().refused).toBeGreaterThan(0)
+        // Meanwhile a read that needs Postgres is a clean 503 to retry, not a 500.
+        const down = await app.fetch(`/orders/${ids[0]}`, { token: users[0]!.token })
+        expect(down.status).toBe(503)
+        expect(await down.json()).toMatchObject({
+          code: 'DEPENDENCY_UNAVAILABLE',
+          dependency: 'database',
+        })
       } finally {
         neon.faults.resume()
       }

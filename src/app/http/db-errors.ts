@@ -94,3 +94,45 @@ export function databaseErrorSummary(e: unknown): Record<string, string> | null 
   if (err.constraint) out.constraint = err.constraint
   return out
 }
+
+/** Node socket errors that mean "could not reach / lost the server", not a bad query. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+])
+const CONNECTION_MESSAGE =
+  /connection terminated|connection (?:timeout|refused|error)|timeout exceeded when trying to connect|websocket|socket hang up|server closed the connection/i
+
+/**
+ * True when `e` (or its cause chain) says the database could not be reached or the connection was
+ * lost: SQLSTATE class 08 (connection exception), 57P01–57P03 (shutdown, cannot connect now),
+ * 53300 (too many connections), a socket error code, a WebSocket error event (the Neon driver's
+ * socket failing: it rejects with the event itself), or the drivers' connection messages. The
+ * error handler answers these 503 DEPENDENCY_UNAVAILABLE (retry), never 500.
+ */
+export function isDatabaseUnavailable(e: unknown): boolean {
+  for (let err = e, depth = 0; err && depth < 6; depth++) {
+    const code = (err as { code?: unknown }).code
+    if (typeof code === 'string') {
+      if (NETWORK_CODES.has(code)) return true
+      if (SQLSTATE.test(code) && (code.startsWith('08') || /^57P0[123]$/.test(code))) return true
+      if (code === '53300') return true
+    }
+    const message = (err as { message?: unknown }).message
+    if (typeof message === 'string' && CONNECTION_MESSAGE.test(message)) return true
+    if (
+      (err as { type?: unknown }).type === 'error' &&
+      /Event$/.test(err.constructor?.name ?? '')
+    ) {
+      return true
+    }
+    err = (err as { cause?: unknown }).cause
+  }
+  return false
+}

@@ -1,9 +1,9 @@
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import { DomainError } from '../../domain/errors.ts'
+import { DependencyUnavailable, DomainError } from '../../domain/errors.ts'
 import { errorFields, type Logger } from '../log.ts'
-import { databaseErrorSummary, databaseProblem } from './db-errors.ts'
+import { databaseErrorSummary, databaseProblem, isDatabaseUnavailable } from './db-errors.ts'
 import { problem, STATUS_OF } from './problem.ts'
 
 /** `json.<field>` on requests with a body, else `<field>` (where a field-naming error points). */
@@ -14,12 +14,16 @@ function fieldPath(c: Context, field: string): string {
 /**
  * Turns any thrown error into problem+json. Domain errors keep their code; Hono's own 4xx (e.g.
  * malformed JSON) get a stable code; database errors the client caused map through
- * `databaseProblem` (one mapping for every route and driver); anything else is a 500 whose
- * redacted details stay in the log.
+ * `databaseProblem` (one mapping for every route and driver); a database that cannot be reached is
+ * a 503 DEPENDENCY_UNAVAILABLE; anything else is a 500 whose redacted details stay in the log.
  */
 export function errorHandler(log: () => Logger | undefined) {
-  return (err: Error, c: Context): Response => {
+  return (thrown: Error, c: Context): Response => {
     const requestId = c.get('requestId') as string | undefined
+    // A lost or refused database connection is a fault to retry (503), not a bug (500).
+    const err = isDatabaseUnavailable(thrown)
+      ? new DependencyUnavailable('database', thrown)
+      : thrown
     if (err instanceof DomainError) {
       const status = STATUS_OF[err.code]
       const retryAfterMs = err.details?.retryAfterMs
