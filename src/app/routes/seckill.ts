@@ -82,11 +82,52 @@ function setHeaders(c: Context, headers: Record<string, string>) {
   for (const [k, v] of Object.entries(headers)) c.header(k, v)
 }
 
+/** What the flash-sale admission decided (refusals by the sale itself are thrown DomainErrors). */
+export type Admission =
+  | { kind: 'unauthorized' }
+  | { kind: 'rate-limited'; scope: 'user' | 'global'; retryAfterMs: number; perUser: RateVerdict }
+  | { kind: 'accepted'; orderId: string; replayed: boolean; perUser: RateVerdict }
+
+/**
+ * The purchase admission shared by every purchase route (native and hmdp): the session read, both
+ * rate-limit checks and the order id are issued in the same tick and share one pipelined Redis
+ * request; the reservation (with a due session renewal) is the second. The queue publish runs
+ * after the response (deps.background → waitUntil). Sale refusals (SOLD_OUT, …) are thrown.
+ */
+export async function admit(
+  deps: Deps,
+  token: string,
+  voucherId: string,
+  idempotencyKey: string | undefined
+): Promise<Admission> {
+  const [session, perUser, global, orderId] = await settled([
+    readSession(deps, token),
+    deps.userLimiter?.limit(`s:${token}`) ?? OPEN,
+    deps.globalLimiter?.limit('all') ?? OPEN,
+    deps.ids.next('order'),
+  ] as const)
+  if (!session) return { kind: 'unauthorized' }
+  const refused = [perUser, global].find((v) => !v.success)
+  if (refused) {
+    const retryAfterMs = Math.max(0, refused.resetAt - deps.clock.now())
+    return {
+      kind: 'rate-limited',
+      scope: refused === perUser ? 'user' : 'global',
+      retryAfterMs,
+      perUser,
+    }
+  }
+  const [result] = await settled([
+    reserve(seckillDeps(deps), { voucherId, userId: session.user.id, orderId, idempotencyKey }),
+    // Best effort: a failed renewal only means the session is renewed on a later request.
+    renewIfDue(authDeps(deps), session).catch(() => session),
+  ] as const)
+  return { kind: 'accepted', orderId: result.orderId, replayed: result.replayed, perUser }
+}
+
 /**
  * The hot path. It authenticates on its own (it is mounted before the global session middleware)
- * so that the session read, both rate-limit checks and the order id are issued in the same tick
- * and share one pipelined Redis request; the reservation (with a due session renewal) is the
- * second. The queue publish runs after the response (deps.background → waitUntil).
+ * so that `admit` can pipeline the session read with the rate limits and the order id.
  */
 export const seckillHotPath = new OpenAPIHono<AppEnv>({ defaultHook: validationHook }).openapi(
   route,
@@ -109,41 +150,22 @@ export const seckillHotPath = new OpenAPIHono<AppEnv>({ defaultHook: validationH
         }
       ) as never
     if (!token) return unauthorized()
-    const [session, perUser, global, orderId] = await settled([
-      readSession(deps, token),
-      deps.userLimiter?.limit(`s:${token}`) ?? OPEN,
-      deps.globalLimiter?.limit('all') ?? OPEN,
-      deps.ids.next('order'),
-    ] as const)
-    if (!session) return unauthorized()
-    const now = deps.clock.now()
-    const refused = [perUser, global].find((v) => !v.success)
-    setHeaders(c, rateHeaders(perUser, now))
-    if (refused) {
-      const retryAfterMs = Math.max(0, refused.resetAt - now)
+    const id = c.req.valid('param').id
+    const admission = await admit(deps, token, id, c.req.valid('header')['idempotency-key'])
+    if (admission.kind === 'unauthorized') return unauthorized()
+    setHeaders(c, rateHeaders(admission.perUser, deps.clock.now()))
+    if (admission.kind === 'rate-limited') {
+      const { scope, retryAfterMs } = admission
       return problem(
         c,
         429,
         'RATE_LIMITED',
         'Too many requests: slow down',
-        {
-          scope: refused === perUser ? 'user' : 'global',
-          retryAfterMs,
-        },
+        { scope, retryAfterMs },
         { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) }
       ) as never
     }
-    const [result] = await settled([
-      reserve(seckillDeps(deps), {
-        voucherId: c.req.valid('param').id,
-        userId: session.user.id,
-        orderId,
-        idempotencyKey: c.req.valid('header')['idempotency-key'],
-      }),
-      // Best effort: a failed renewal only means the session is renewed on a later request.
-      renewIfDue(authDeps(deps), session).catch(() => session),
-    ] as const)
-    if (result.replayed) c.header('idempotent-replayed', 'true')
-    return c.json({ orderId: result.orderId, status: 'pending' as const }, 202)
+    if (admission.replayed) c.header('idempotent-replayed', 'true')
+    return c.json({ orderId: admission.orderId, status: 'pending' as const }, 202)
   }
 )

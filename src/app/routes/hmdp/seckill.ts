@@ -1,11 +1,8 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
-import { readSession, renewIfDue } from '../../../domain/auth/auth.ts'
 import { DomainError } from '../../../domain/errors.ts'
-import type { RateVerdict } from '../../../domain/ports/rate-limiter.ts'
-import { reserve } from '../../../domain/seckill/seckill.ts'
-import { authDeps, sessionToken } from '../../http/auth.ts'
+import { sessionToken } from '../../http/auth.ts'
 import type { AppEnv } from '../../http/env.ts'
-import { seckillDeps } from '../seckill.ts'
+import { admit } from '../seckill.ts'
 import {
   hmdpValidationHook,
   IdParam,
@@ -16,8 +13,6 @@ import {
   responses,
   TAG,
 } from './envelope.ts'
-
-const OPEN: RateVerdict = { success: true, limit: 0, remaining: 0, resetAt: 0 }
 
 const route = createRoute({
   method: 'post',
@@ -50,8 +45,7 @@ const route = createRoute({
 
 /**
  * Like the native hot path, this route authenticates itself (it is mounted before the global
- * session middleware): the session read, both rate limits and the order id share one pipelined
- * Redis request, the reservation (with a due session renewal) is the second.
+ * session middleware) and admits through the same `admit`: at most two Redis round trips.
  */
 export const hmdpSeckill = new OpenAPIHono<AppEnv>({ defaultHook: hmdpValidationHook }).openapi(
   route,
@@ -59,31 +53,16 @@ export const hmdpSeckill = new OpenAPIHono<AppEnv>({ defaultHook: hmdpValidation
     const deps = c.var.deps
     const token = sessionToken(c.req.header('authorization'))
     if (!token) return refuse(c, 401, '请先登录', 'UNAUTHORIZED')
-    const [session, perUser, global, orderId] = await Promise.all([
-      readSession(deps, token),
-      deps.userLimiter?.limit(`s:${token}`) ?? OPEN,
-      deps.globalLimiter?.limit('all') ?? OPEN,
-      deps.ids.next('order'),
-    ])
-    if (!session) return refuse(c, 401, '请先登录', 'UNAUTHORIZED')
-    const refused = [perUser, global].find((v) => !v.success)
-    if (refused) {
-      const retryAfterMs = Math.max(0, refused.resetAt - deps.clock.now())
-      throw new DomainError('RATE_LIMITED', 'too many requests', { retryAfterMs })
-    }
     try {
-      const [result] = await Promise.all([
-        reserve(seckillDeps(deps), {
-          voucherId: c.req.valid('param').id,
-          userId: session.user.id,
-          orderId,
-          idempotencyKey: c.req.valid('header')['idempotency-key'],
-        }),
-        // Best effort: a failed renewal only means the session is renewed on a later request.
-        renewIfDue(authDeps(deps), session).catch(() => session),
-      ])
-      if (result.replayed) c.header('idempotent-replayed', 'true')
-      return ok(c, result.orderId)
+      const id = c.req.valid('param').id
+      const admission = await admit(deps, token, id, c.req.valid('header')['idempotency-key'])
+      if (admission.kind === 'unauthorized') return refuse(c, 401, '请先登录', 'UNAUTHORIZED')
+      if (admission.kind === 'rate-limited') {
+        const { retryAfterMs } = admission
+        throw new DomainError('RATE_LIMITED', 'too many requests', { retryAfterMs })
+      }
+      if (admission.replayed) c.header('idempotent-replayed', 'true')
+      return ok(c, admission.orderId)
     } catch (e) {
       if (e instanceof DomainError && e.code === 'NOT_FOUND') {
         return refuse(c, 200, messageOf(e, { NOT_FOUND: '优惠券不存在' }), 'VOUCHER_NOT_FOUND')
