@@ -60,7 +60,9 @@ export function createApp(container: Container, options: AppOptions = {}) {
     })
   })
   app.use(captureSocketAddress)
-  app.use(limitBody)
+  // Photo uploads (hmdp) carry their own limit, UPLOAD_MAX_BYTES (routes/hmdp/uploads.ts).
+  const uploadPath = `${container.config.hmdp.prefix}/upload/blog`
+  app.use(limitBody((path) => container.config.hmdp.enabled && path === uploadPath))
   app.use(serveAssets(options.assets))
   app.use(rejectNul)
   app.use(async (c, next) => {

@@ -30,7 +30,14 @@ const queueLimit = limited(QUEUE_BODY_LIMIT)
 /**
  * hono's bodyLimit per route family: a declared Content-Length over the limit is refused before
  * reading; a streamed body is counted as it arrives and refused at the limit, so a 100 MB body is
- * never read whole. 413 problem+json (PAYLOAD_TOO_LARGE).
+ * never read whole. 413 problem+json (PAYLOAD_TOO_LARGE). Routes for which `ownLimit(path)` is true
+ * (uploads) apply a limit of their own instead.
  */
-export const limitBody: MiddlewareHandler<AppEnv> = (c, next) =>
-  c.req.path.startsWith('/internal/') ? queueLimit(c, next) : jsonLimit(c, next)
+export function limitBody(
+  ownLimit: (path: string) => boolean = () => false
+): MiddlewareHandler<AppEnv> {
+  return (c, next) => {
+    if (ownLimit(c.req.path)) return next()
+    return c.req.path.startsWith('/internal/') ? queueLimit(c, next) : jsonLimit(c, next)
+  }
+}
