@@ -15,7 +15,15 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { isMainModule } from '../src/adapters/system/main-module.ts'
 import { shopKeys } from '../src/domain/shops/service.ts'
 import { createTestDatabase, type TestDatabase } from './harness/db.ts'
-import { type AppFetch, appFetch, createSale, login, loginMany, rush } from './harness/flows.ts'
+import {
+  type AppFetch,
+  appFetch,
+  createSale,
+  LOGIN_ABUSE_OFF,
+  login,
+  loginMany,
+  rush,
+} from './harness/flows.ts'
 import { freePort } from './harness/net.ts'
 import { deleteByPrefix, directRedis, uniquePrefix } from './harness/redis.ts'
 import { type Runtime, type RuntimeServer, startRuntime } from './harness/runtime.ts'
@@ -43,6 +51,7 @@ describe.skipIf(!services.redis || !services.postgres)('runtimes on the real sta
       server = await startRuntime(runtime, port, {
         ...stack.env,
         APP_ENV: 'test',
+        ...LOGIN_ABUSE_OFF,
         LOG_LEVEL: 'info', // the harness waits for the 'listening' line
         PUBLIC_URL: `http://127.0.0.1:${port}`,
         REDIS_KEY_PREFIX: prefix,

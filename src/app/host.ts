@@ -43,9 +43,10 @@ export async function startHost(options: HostOptions): Promise<Host> {
     {
       databasePerRequest: false,
       requireCloudServices: false,
-      // TCP Redis (REDIS_URL), Upstash REST on a keep-alive pool, any Postgres over TCP.
+      // TCP Redis (REDIS_URL), Upstash REST on a keep-alive pool (undici: Node itself; Bun and Deno
+      // keep their native fetch), any Postgres over TCP.
       openTcpRedis,
-      restRedis: createNodeRestRedis,
+      restRedis: isPlainNode() ? createNodeRestRedis : undefined,
       postgresOverTcp: true,
       embeddedDatabase: (config) =>
         createDatabase(
@@ -128,4 +129,9 @@ export function listeningFields(container: Container, url: string) {
         : 'node-postgres'
       : 'pglite',
   }
+}
+
+/** Node itself, not Bun or Deno running the same entry through their Node compatibility. */
+function isPlainNode(): boolean {
+  return !('Bun' in globalThis) && !('Deno' in globalThis)
 }

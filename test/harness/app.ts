@@ -3,7 +3,7 @@ import type { ContainerOptions, Deps, TopicFactory } from '../../src/app/deps.ts
 import { type NodeServer, startNodeServer } from '../../src/app/node.ts'
 import { type LocalStack, startLocalStack } from '../stack/index.ts'
 import { createTestDatabase, type TestDatabase } from './db.ts'
-import { type AppFetch, appFetch } from './flows.ts'
+import { type AppFetch, appFetch, LOGIN_ABUSE_OFF } from './flows.ts'
 import { freePort } from './net.ts'
 import { deleteByPrefix, directRedis, uniquePrefix } from './redis.ts'
 import { REDIS_URL } from './services.ts'
@@ -56,16 +56,11 @@ export async function startTestApp(kind: AppKind, options: TestAppOptions = {}):
   const prefix = uniquePrefix(kind)
   let db: TestDatabase | undefined
   let stack: LocalStack | undefined
-  // Every test client is 127.0.0.1: the per-client and global login-abuse budgets are off unless a
-  // test sets them (test/login-abuse.test.ts does).
   let env: Record<string, string> = {
     APP_ENV: 'test',
     LOG_LEVEL: 'silent',
     DATA_DIR: ':memory:',
-    AUTH_CODE_SEND_CLIENT_LIMITS: 'off',
-    AUTH_CODE_SEND_GLOBAL_LIMITS: 'off',
-    AUTH_LOGIN_CLIENT_FAILURES: 'off',
-    AUTH_LOGIN_GLOBAL_FAILURES: 'off',
+    ...LOGIN_ABUSE_OFF,
   }
   if (kind !== 'memory') {
     db = await createTestDatabase()

@@ -4,6 +4,18 @@
  * fetch and no Node APIs, so the same helpers run in Node and inside workerd.
  */
 
+/**
+ * Every test client comes from 127.0.0.1 (or, in workerd, from no address at all): the per-client
+ * and service-wide login-abuse budgets are off in tests unless a test sets them
+ * (test/login-abuse.test.ts does).
+ */
+export const LOGIN_ABUSE_OFF = {
+  AUTH_CODE_SEND_CLIENT_LIMITS: 'off',
+  AUTH_CODE_SEND_GLOBAL_LIMITS: 'off',
+  AUTH_LOGIN_CLIENT_FAILURES: 'off',
+  AUTH_LOGIN_GLOBAL_FAILURES: 'off',
+} as const
+
 export interface HttpInit extends RequestInit {
   token?: string
   json?: unknown

@@ -6,6 +6,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import { databaseUrl, TEST_DB_PREFIX } from '../harness/db-admin.ts'
+import { LOGIN_ABUSE_OFF } from '../harness/flows.ts'
 import { freePort } from '../harness/net.ts'
 import { ADMIN_DATABASE_URL } from '../harness/services.ts'
 
@@ -52,6 +53,7 @@ export async function planWorkerdStack(): Promise<WorkerdPlan> {
     ...plan,
     bindings: {
       APP_ENV: 'test',
+      ...LOGIN_ABUSE_OFF,
       LOG_LEVEL: 'warn',
       PUBLIC_URL: plan.workerUrl,
       REDIS_KEY_PREFIX: plan.prefix,
