@@ -49,7 +49,9 @@ export function methodNotAllowed(
   methodsOf: (path: string) => string[] | null
 ): Response | null {
   const allowed = methodsOf(c.req.path)
-  if (!allowed) return null
+  // Unknown path, or a method the path has (the route just did not match, e.g. a bad parameter):
+  // that is a 404, not a 405.
+  if (!allowed || allowed.includes(c.req.method)) return null
   const allow = allowed.join(', ')
   if (c.req.method === 'OPTIONS') return c.body(null, 204, { allow })
   return problem(

@@ -19,7 +19,8 @@ export const envelope = <T extends z.ZodType>(data: T, name: string) =>
     .object({
       success: z.boolean(),
       errorMsg: z.string().nullable().openapi({ example: null }),
-      data: data.nullable(),
+      // anyOf [data, null] (not `nullable`): refusals carry `data: null` whatever the route's data.
+      data: z.union([data, z.null()]),
       total: z.number().int().nullable(),
       code: z.string().optional().openapi({ description: 'Stable error code (refusals only)' }),
       errors: z
@@ -30,6 +31,9 @@ export const envelope = <T extends z.ZodType>(data: T, name: string) =>
     .openapi(name)
 
 export const FailureSchema = envelope(z.null(), 'HmdpFailure')
+
+/** The app-wide problem+json body (registered as the `Problem` component by problemResponse). */
+const ProblemRef = { $ref: '#/components/schemas/Problem' } as const
 
 export interface Result<T> {
   success: boolean
@@ -76,8 +80,12 @@ export function refuse(
 /** OpenAPI responses shared by the routes: refusals are 200; these are the other statuses. */
 export const responses = {
   badRequest: {
-    description: 'Malformed parameters (`code` VALIDATION_FAILED / MALFORMED_JSON)',
-    content: { 'application/json': { schema: FailureSchema } },
+    description:
+      'Malformed parameters (`code` VALIDATION_FAILED / MALFORMED_JSON) in the envelope. Input no route may see at all (NUL characters, refused app-wide before routing) is answered as problem+json.',
+    content: {
+      'application/json': { schema: FailureSchema },
+      'application/problem+json': { schema: ProblemRef },
+    },
   },
   unauthorized: {
     description: 'Not logged in (the pages redirect to /login.html)',
