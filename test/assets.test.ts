@@ -30,6 +30,12 @@ describe('static assets (public/ on Node; Workers serve the same directory as [a
     const home = await fetch(`${server.url}/`)
     expect(home.headers.get('content-type')).toBe('text/html; charset=utf-8')
     expect(await home.text()).toBe('<p>home</p>')
+    // Pages get a same-origin CSP (their own scripts run); API answers allow nothing.
+    expect(home.headers.get('content-security-policy')).toMatch(
+      /default-src 'self'.*script-src 'self'/
+    )
+    const api = await fetch(`${server.url}/health`)
+    expect(api.headers.get('content-security-policy')).toMatch(/default-src 'none'/)
     const head = await fetch(`${server.url}/sub/a.js`, { method: 'HEAD' })
     expect(head.status).toBe(200)
     expect(head.headers.get('content-length')).toBe('9')

@@ -27,7 +27,7 @@ export function corsFor(origins: readonly string[] | '*' | null): MiddlewareHand
 /**
  * Standard security headers (hono's secureHeaders): nosniff, no framing, no referrer, HSTS, …
  * API answers also get a CSP that allows nothing (they are data, never documents); the /docs page
- * (Scalar, which loads its script from a CDN) keeps the defaults without a CSP. With CORS on,
+ * (Scalar) keeps the defaults without a CSP, and HTML pages of public/ get a same-origin CSP. With CORS on,
  * Cross-Origin-Resource-Policy is relaxed so the allowed origins can read answers.
  */
 export function securityHeaders(corsOn: boolean): MiddlewareHandler<AppEnv> {
@@ -37,8 +37,19 @@ export function securityHeaders(corsOn: boolean): MiddlewareHandler<AppEnv> {
     contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
   })
   const page = secureHeaders({ crossOriginResourcePolicy })
-  return (c, next) => (c.req.path === '/docs' ? page(c, next) : api(c, next))
+  return async (c, next) => {
+    if (c.req.path === '/docs') return page(c, next)
+    await api(c, next)
+    // Our own pages (public/, e.g. /sale/) load only same-origin files: no inline script.
+    if (c.res.headers.get('content-type')?.startsWith('text/html')) {
+      c.res.headers.set('content-security-policy', PAGE_CSP)
+    }
+  }
 }
+
+/** The CSP of the pages we serve from public/: same origin only, nothing inline but styles. */
+const PAGE_CSP =
+  "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 
 /**
  * For a request no route answered: 405 with `Allow` when the path is known under other methods
@@ -49,11 +60,11 @@ export function methodNotAllowed(
   methodsOf: (path: string) => string[] | null
 ): Response | null {
   const allowed = methodsOf(c.req.path)
-  // Unknown path, or a method the path has (the route just did not match, e.g. a bad parameter):
-  // that is a 404, not a 405.
-  if (!allowed || allowed.includes(c.req.method)) return null
+  if (!allowed) return null
   const allow = allowed.join(', ')
   if (c.req.method === 'OPTIONS') return c.body(null, 204, { allow })
+  // A method the path has, but the route did not match (e.g. a bad parameter): 404, not 405.
+  if (allowed.includes(c.req.method)) return null
   return problem(
     c,
     405,
