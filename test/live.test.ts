@@ -4,11 +4,11 @@ import { appTopics } from '../src/app/modules.ts'
 import type { TopicHandlers } from '../src/domain/ports/queue.ts'
 import { STOCK_WATCH_EVERY_MS } from '../src/domain/seckill/live.ts'
 import { appKinds, startTestApp, type TestApp } from './harness/app.ts'
+import { createSale as createSaleOver } from './harness/flows.ts'
 import { openSse, type SseClient } from './harness/sse.ts'
 import { makeUsers, type TestUser } from './harness/users.ts'
 
 const ADMIN = 'live-test-admin-token'
-const MIN = 60_000
 
 /** Holds the persist consumer until `open()`: lets a test see an order while it is pending. */
 function gate() {
@@ -67,24 +67,14 @@ describe.each(appKinds(inject('services')))(
       await app?.close()
     })
 
-    async function createSale(stock = 10) {
-      const now = app.clock.now()
-      const res = await app.fetch('/vouchers/seckill', {
-        method: 'POST',
-        headers: admin,
-        json: {
-          shopId: '1',
-          title: 'live sale',
+    const createSale = async (stock = 10) =>
+      (
+        await createSaleOver(app.fetch, ADMIN, app.clock.now(), {
+          stock,
           payValue: 100,
           actualValue: 1000,
-          stock,
-          beginAt: new Date(now - MIN).toISOString(),
-          endAt: new Date(now + 60 * MIN).toISOString(),
-        },
-      })
-      expect(res.status).toBe(201)
-      return ((await res.json()) as { id: string }).id
-    }
+        })
+      ).id
 
     async function buy(voucherId: string, user: TestUser) {
       const res = await app.fetch(`/vouchers/${voucherId}/seckill`, {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { Queue } from '../src/domain/ports/queue.ts'
 import { appKinds, startTestApp, type TestApp, tcpAppKinds } from './harness/app.ts'
+import { createSale as createSaleOver } from './harness/flows.ts'
 import { runLoad } from './harness/load.ts'
 import { type DirectRedis, directRedis } from './harness/redis.ts'
 import { saleHelpers, seckillFaults } from './harness/seckill.ts'
@@ -313,7 +314,6 @@ describe.skipIf(!inject('services').redis || !inject('services').postgres)(
     let app: TestApp
     let users: TestUser[]
     let direct: DirectRedis
-    const admin = { authorization: `Bearer ${ADMIN}` }
     /** While set, publishes are held back (so no consumer touches Redis during a measurement). */
     let held: (() => Promise<unknown>)[] | null = null
     const holdable = (q: Queue): Queue => ({
@@ -343,24 +343,14 @@ describe.skipIf(!inject('services').redis || !inject('services').postgres)(
       await app?.close()
     })
 
-    async function createSale(stock = 100) {
-      const now = app.clock.now()
-      const res = await app.fetch('/vouchers/seckill', {
-        method: 'POST',
-        headers: admin,
-        json: {
-          shopId: '1',
-          title: 'hot',
-          payValue: 100,
-          actualValue: 1000,
+    const createSale = async (stock = 100) =>
+      (
+        await createSaleOver(app.fetch, ADMIN, app.clock.now(), {
           stock,
           perUserLimit: 5,
-          beginAt: new Date(now - MIN).toISOString(),
-          endAt: new Date(now + 600 * MIN).toISOString(),
-        },
-      })
-      return ((await res.json()) as { id: string }).id
-    }
+          endAt: new Date(app.clock.now() + 600 * MIN).toISOString(),
+        })
+      ).id
     const grab = (voucherId: string, token: string) =>
       app.fetch(`/vouchers/${voucherId}/seckill`, { method: 'POST', token })
 

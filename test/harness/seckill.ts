@@ -3,6 +3,7 @@ import { appTopics } from '../../src/app/modules.ts'
 import type { Delivery, Queue, TopicHandlers } from '../../src/domain/ports/queue.ts'
 import type { OrderRepository } from '../../src/domain/ports/vouchers.ts'
 import type { TestApp } from './app.ts'
+import { createSale } from './flows.ts'
 
 /** Switchable faults around the app's real consumers and queue (both app kinds). */
 export function seckillFaults() {
@@ -84,25 +85,8 @@ export function saleHelpers(app: () => TestApp, adminToken: string) {
   const admin = { authorization: `Bearer ${adminToken}` }
   return {
     admin,
-    async createSale(over: Record<string, unknown> = {}) {
-      const now = app().clock.now()
-      const res = await app().fetch('/vouchers/seckill', {
-        method: 'POST',
-        headers: admin,
-        json: {
-          shopId: '1',
-          title: '50 off 100',
-          payValue: 5000,
-          actualValue: 10000,
-          stock: 100,
-          beginAt: new Date(now - MIN).toISOString(),
-          endAt: new Date(now + 60 * MIN).toISOString(),
-          ...over,
-        },
-      })
-      expect(res.status).toBe(201)
-      return (await res.json()) as { id: string }
-    },
+    createSale: (over: Record<string, unknown> = {}) =>
+      createSale(app().fetch, adminToken, app().clock.now(), over),
     grab: (voucherId: string, token: string, headers: Record<string, string> = {}) =>
       app().fetch(`/vouchers/${voucherId}/seckill`, { method: 'POST', token, headers }),
     async state(voucherId: string) {
