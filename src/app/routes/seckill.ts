@@ -23,6 +23,14 @@ const Accepted = z
   })
   .openapi('SeckillAccepted')
 
+/** The purchase routes' headers: an optional `Idempotency-Key` (native and hmdp alike). */
+export const PurchaseHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'up to 64 of A-Z a-z 0-9 _ . : -')
+    .optional(),
+})
+
 const route = createRoute({
   method: 'post',
   path: '/vouchers/{id}/seckill',
@@ -36,12 +44,7 @@ Hot-path budget: at most two Redis HTTP round trips (session + rate limits + ord
   security: [{ bearerAuth: [] }],
   request: {
     params: z.object({ id: IdString.openapi({ param: { name: 'id', in: 'path' } }) }),
-    headers: z.object({
-      'idempotency-key': z
-        .string()
-        .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'up to 64 of A-Z a-z 0-9 _ . : -')
-        .optional(),
-    }),
+    headers: PurchaseHeaders,
   },
   responses: {
     202: {

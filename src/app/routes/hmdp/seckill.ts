@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { DomainError } from '../../../domain/errors.ts'
 import { sessionToken } from '../../http/auth.ts'
 import type { AppEnv } from '../../http/env.ts'
-import { admit } from '../seckill.ts'
+import { admit, PurchaseHeaders } from '../seckill.ts'
 import {
   hmdpValidationHook,
   IdParam,
@@ -24,12 +24,7 @@ const route = createRoute({
   security: [{ bearerAuth: [] }],
   request: {
     params: IdParam,
-    headers: z.object({
-      'idempotency-key': z
-        .string()
-        .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'up to 64 of A-Z a-z 0-9 _ . : -')
-        .optional(),
-    }),
+    headers: PurchaseHeaders,
   },
   responses: {
     200: okResponse(
