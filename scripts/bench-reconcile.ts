@@ -155,6 +155,7 @@ try {
       payTimeoutMs: 15 * MIN,
       relayAfterMs: 30_000,
       persistRetries: 3,
+      saleLimit: null,
     },
   }
   let t0 = performance.now()

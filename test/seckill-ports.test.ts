@@ -104,6 +104,32 @@ describe.skipIf(!inject('services').redis)('real Redis through the Upstash gatew
         buyersOff: 0,
       })
     })
+
+    it('reserve with a one-token sale bucket: the retry is still accepted, the token taken once', async () => {
+      const clock = new ManualClock()
+      const ledger = new UpstashStockLedger(redis(), clock, prefix, { retentionMs })
+      const voucherId = String(500_000 + Math.floor(Math.random() * 1e9))
+      const now = clock.now()
+      const sale = { stock: 5, initialStock: 5, beginAt: now - 1, endAt: now + 60_000 }
+      await ledger.load({ voucherId, ...sale, perUserLimit: 1 }, [])
+      const bucket = { tokens: 1, intervalMs: 60_000 }
+      const fault = gateway.faults.add({
+        mode: 'drop-reply',
+        command: 'EVALSHA',
+        match: (c) => c[1] === scripts.seckillReserve.sha1,
+        times: 1,
+      })
+      const orderId = '123456789012345679'
+      const r = await ledger.reserve({ voucherId, userId: '3', orderId, bucket })
+      expect(fault.hits).toBe(1)
+      // The first run took the only token; the re-sent script finds its order before the bucket.
+      expect(r).toEqual({ kind: 'accepted', orderId, seq: 1 })
+      expect(await ledger.reserve({ voucherId, userId: '4', orderId: '7', bucket })).toEqual({
+        kind: 'throttled',
+        retryAfterMs: 60_000,
+      })
+      expect(await ledger.audit(voucherId, false)).toMatchObject({ stock: 4, pending: 1 })
+    })
   })
 })
 

@@ -101,6 +101,8 @@ const EnvSchema = z.object({
   TRUST_PROXY: count(0).pipe(z.number().max(10)),
   CORS_ORIGINS: optionalText,
   SECKILL_USER_LIMIT: bucket('5/1s'),
+  SECKILL_SALE_LIMIT: bucket('10000/1s'),
+  /** SECKILL_SALE_LIMIT's former name, still read when SECKILL_SALE_LIMIT is unset. */
   SECKILL_GLOBAL_LIMIT: bucket('10000/1s'),
   SECKILL_PERSIST_RETRIES: count(3),
   SECKILL_RELAY_AFTER: duration('10s'),
@@ -167,9 +169,8 @@ export interface AppConfig {
   /** Blogs, likes, follows, feed, sign-in and UV (APP_TIMEZONE, FEED_*, UV_TRACKING). */
   social: SocialPolicy
   seckill: SeckillPolicy & {
-    /** Token buckets of the flash-sale endpoint; null = off. */
+    /** The flash-sale endpoint's token bucket per session (before the sale); null = off. */
     userLimit: { tokens: number; intervalMs: number } | null
-    globalLimit: { tokens: number; intervalMs: number } | null
     /** Pending reservations younger than this are left to the consumer by reconciliation. */
     reconcileGraceMs: number
   }
@@ -232,6 +233,9 @@ export function loadConfig(env: Record<string, unknown>): AppConfig {
   const sms = readSmsConfig(env, e.APP_ENV === 'production')
   const browser = readBrowserSessionConfig(env)
   problems.push(...sms.problems, ...browser.problems)
+  const [saleLimit, oldName] = [env.SECKILL_SALE_LIMIT, env.SECKILL_GLOBAL_LIMIT]
+  if (saleLimit !== undefined && oldName !== undefined && saleLimit !== oldName)
+    problems.push('SECKILL_SALE_LIMIT and SECKILL_GLOBAL_LIMIT (its former name) disagree: set one')
   if (problems.length > 0) throw new ConfigError(problems)
   return {
     browser: browser.browser,
@@ -268,7 +272,8 @@ export function loadConfig(env: Record<string, unknown>): AppConfig {
     },
     seckill: {
       userLimit: e.SECKILL_USER_LIMIT,
-      globalLimit: e.SECKILL_GLOBAL_LIMIT,
+      saleLimit:
+        env.SECKILL_SALE_LIMIT === undefined ? e.SECKILL_GLOBAL_LIMIT : e.SECKILL_SALE_LIMIT,
       persistRetries: e.SECKILL_PERSIST_RETRIES,
       relayAfterMs: e.SECKILL_RELAY_AFTER,
       retentionMs: e.SECKILL_RETENTION,

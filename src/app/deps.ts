@@ -105,9 +105,11 @@ interface RedisBacked {
   codes: LoginCodes
   limiter: WindowLimiter
   ledger: StockLedger
-  /** Flash-sale token buckets (per session, and one global); null when switched off. */
+  /**
+   * The flash-sale token bucket per session; null when switched off. (The sale-wide bucket lives
+   * in the ledger, with the sale: `config.seckill.saleLimit`.)
+   */
   userLimiter: RateLimiter | null
-  globalLimiter: RateLimiter | null
   /** Social (issue 6): likers ZSETs, followee sets, feed inboxes, sign-in bitmaps, UV HLLs. */
   likeIndex: LikeIndex
   followIndex: FollowIndex
@@ -277,8 +279,6 @@ export async function createContainer(
       limiter: new UpstashWindowLimiter(redis, clock, prefix),
       ledger: new UpstashStockLedger(redis, clock, prefix, config.seckill),
       userLimiter: sk.userLimit && new UpstashRateLimiter(redis, sk.userLimit, `${prefix}sk-user:`),
-      globalLimiter:
-        sk.globalLimit && new UpstashRateLimiter(redis, sk.globalLimit, `${prefix}sk-global:`),
       likeIndex: new UpstashLikeIndex(redis, prefix),
       followIndex: new UpstashFollowIndex(redis, prefix),
       inbox: new UpstashFeedInbox(redis, prefix),
@@ -307,7 +307,6 @@ export async function createContainer(
       limiter: new MemoryWindowLimiter(clock),
       ledger: new MemoryStockLedger(clock),
       userLimiter: sk.userLimit && new MemoryRateLimiter(clock, sk.userLimit),
-      globalLimiter: sk.globalLimit && new MemoryRateLimiter(clock, sk.globalLimit),
       likeIndex: new MemoryLikeIndex(),
       followIndex: new MemoryFollowIndex(),
       inbox: new MemoryFeedInbox(),

@@ -137,6 +137,101 @@ export function stockLedgerContract(name: string, make: MakeLedger) {
       expect(await ledger.counters(voucher())).toBeNull()
     })
 
+    it('meters acceptances with the sale bucket; retries, replays and refusals take no token', async () => {
+      const clock = new ManualClock()
+      const ledger = await make(clock)
+      const t = terms(clock, { stock: 10, initialStock: 10 })
+      await ledger.load(t, [])
+      const bucket = { tokens: 2, intervalMs: 1_000 }
+      const buy = (userId: string, orderId = id(), idempotencyKey?: string) =>
+        ledger.reserve({
+          voucherId: t.voucherId,
+          userId,
+          orderId,
+          bucket,
+          ...(idempotencyKey ? { idempotencyKey } : {}),
+        })
+      const a = id()
+      expect(await buy('1', a, 'ka')).toEqual({ kind: 'accepted', orderId: a, seq: 1 })
+      expect((await buy('2')).kind).toBe('accepted')
+      const c = id()
+      expect(await buy('3', c)).toEqual({ kind: 'throttled', retryAfterMs: 1_000 })
+      // The bucket is empty, yet answers that take nothing still come: a retry of an accepted
+      // order id, an idempotent replay, and the per-user refusal (no token spent on any).
+      expect(await buy('1', a)).toEqual({ kind: 'accepted', orderId: a, seq: 1 })
+      expect(await buy('1', id(), 'ka')).toEqual({ kind: 'replayed', orderId: a })
+      expect(await buy('1')).toEqual({ kind: 'refused', reason: 'ALREADY_PURCHASED' })
+      // A throttled call changed nothing: no stock taken, no record, no quota.
+      expect(await ledger.find(t.voucherId, c)).toBeNull()
+      expect(await ledger.audit(t.voucherId, false)).toMatchObject({
+        stock: 8,
+        expectedStock: 8,
+        pending: 2,
+        buyersOff: 0,
+      })
+      await clock.advance(999)
+      expect(await buy('3')).toEqual({ kind: 'throttled', retryAfterMs: 1 })
+      await clock.advance(1)
+      expect((await buy('3', c)).kind).toBe('accepted') // refilled: 2 tokens, 1 left
+      for (let i = 0; i < 5; i++) expect((await buy('2')).kind).toBe('refused')
+      expect((await buy('4')).kind).toBe('accepted') // the refusals took none
+      expect((await buy('5')).kind).toBe('throttled')
+      // Idle for several intervals: refilled up to the bucket size, not beyond.
+      await clock.advance(10_000)
+      expect((await buy('5')).kind).toBe('accepted')
+      expect((await buy('6')).kind).toBe('accepted')
+      expect((await buy('7')).kind).toBe('throttled')
+      // Without a bucket nothing is metered.
+      expect(
+        (await ledger.reserve({ voucherId: t.voucherId, userId: '7', orderId: id() })).kind
+      ).toBe('accepted')
+    })
+
+    it('answers final refusals before the sale bucket, and keeps one bucket per sale', async () => {
+      const clock = new ManualClock()
+      const ledger = await make(clock)
+      const bucket = { tokens: 1, intervalMs: 60_000 }
+      const early = terms(clock, { beginAt: clock.now() + MIN, stock: 1, initialStock: 1 })
+      const other = terms(clock)
+      await ledger.load(early, [])
+      await ledger.load(other, [])
+      const buy = (sale: SaleTerms, userId: string) =>
+        ledger.reserve({ voucherId: sale.voucherId, userId, orderId: id(), bucket })
+      for (let i = 0; i < 5; i++) {
+        expect(await buy(early, String(i))).toEqual({
+          kind: 'refused',
+          reason: 'SALE_NOT_STARTED',
+        })
+      }
+      expect((await buy(other, '1')).kind).toBe('accepted') // another sale's bucket
+      expect((await buy(other, '2')).kind).toBe('throttled')
+      await clock.advance(MIN)
+      expect((await buy(early, '1')).kind).toBe('accepted') // its bucket is untouched
+      // Sold out is final: it is answered as such, not as a 429 to retry.
+      expect(await buy(early, '2')).toEqual({ kind: 'refused', reason: 'SOLD_OUT' })
+    })
+
+    it('never admits more than the sale bucket holds: 60 concurrent buyers, 10 tokens', async () => {
+      const clock = new ManualClock()
+      const ledger = await make(clock)
+      const t = terms(clock, { stock: 100, initialStock: 100 })
+      await ledger.load(t, [])
+      const bucket = { tokens: 10, intervalMs: 60_000 }
+      const results = await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          ledger.reserve({ voucherId: t.voucherId, userId: String(i + 1), orderId: id(), bucket })
+        )
+      )
+      expect(results.filter((r) => r.kind === 'accepted')).toHaveLength(10)
+      expect(results.filter((r) => r.kind === 'throttled')).toHaveLength(50)
+      expect(await ledger.audit(t.voucherId, false)).toMatchObject({
+        stock: 90,
+        expectedStock: 90,
+        pending: 10,
+        buyersOff: 0,
+      })
+    })
+
     it('honours a per-user limit above one with increasing seq', async () => {
       const clock = new ManualClock()
       const ledger = await make(clock)

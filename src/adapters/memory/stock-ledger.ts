@@ -5,6 +5,7 @@ import type {
   Reservation,
   ReserveOutcome,
   SaleAudit,
+  SaleBucket,
   SaleTerms,
   StockLedger,
   TransitionResult,
@@ -18,6 +19,8 @@ interface Sale {
   buyers: Map<string, number>
   orders: Map<string, Reservation>
   idem: Map<string, ReserveOutcome & { kind: 'accepted' }>
+  /** The admission bucket: tokens left, and when it was last refilled (unset until first used). */
+  bucket: { tokens: number; refilledAt: number } | null
 }
 
 const HOLDS_STOCK: Record<LedgerState | 'unknown', number> = {
@@ -33,6 +36,25 @@ const HOLDS_QUOTA: Record<LedgerState | 'unknown', number> = {
   cancelled: 1,
   failed: 0,
   unknown: 0,
+}
+
+/**
+ * Takes one token from the sale's admission bucket (refilled in whole intervals, as
+ * lua/seckill-reserve.lua does); returns null, or the ms until the next refill when it is empty.
+ */
+function takeToken(sale: Sale, bucket: SaleBucket, now: number): number | null {
+  const { tokens: max, intervalMs } = bucket
+  const b = sale.bucket ?? { tokens: max, refilledAt: now }
+  let tokens = Math.min(b.tokens, max)
+  let refilledAt = b.refilledAt
+  if (now >= refilledAt + intervalMs) {
+    const refills = Math.floor((now - refilledAt) / intervalMs)
+    tokens = Math.min(max, tokens + refills * max)
+    refilledAt += refills * intervalMs
+  }
+  if (tokens < 1) return refilledAt + intervalMs - now
+  sale.bucket = { tokens: tokens - 1, refilledAt }
+  return null
 }
 
 /** The ledger in Maps with lua/seckill-*.lua's semantics (one process only). */
@@ -60,6 +82,7 @@ export class MemoryStockLedger implements StockLedger {
       buyers: new Map(),
       orders: new Map(),
       idem: new Map(),
+      bucket: null,
     }
     for (const r of known) {
       sale.orders.set(r.orderId, { ...r })
@@ -75,6 +98,7 @@ export class MemoryStockLedger implements StockLedger {
     userId: string
     orderId: string
     idempotencyKey?: string
+    bucket?: SaleBucket
   }): Promise<ReserveOutcome> {
     if (!this.#saleOf.has(input.orderId)) this.#saleOf.set(input.orderId, input.voucherId)
     const sale = this.#sales.get(input.voucherId)
@@ -99,6 +123,10 @@ export class MemoryStockLedger implements StockLedger {
               ? 'SOLD_OUT'
               : null
     if (reason) return { kind: 'refused', reason } // not recorded: a retry is answered afresh
+    if (input.bucket) {
+      const retryAfterMs = takeToken(sale, input.bucket, now)
+      if (retryAfterMs !== null) return { kind: 'throttled', retryAfterMs }
+    }
     sale.stock -= 1
     sale.counts.pending += 1
     // The lowest slot none of the user's reservations holds (a failed order's slot is reused).

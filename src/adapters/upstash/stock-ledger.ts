@@ -6,6 +6,7 @@ import type {
   Reservation,
   ReserveOutcome,
   SaleAudit,
+  SaleBucket,
   SaleTerms,
   StockLedger,
   TransitionResult,
@@ -41,7 +42,8 @@ export interface UpstashStockLedgerOptions {
 
 /**
  * A flash sale in Redis under one hash tag `{<voucherId>}`: `sk:{v}` (terms and stock),
- * `sk:{v}:buyers`, `sk:{v}:orders` (order states), `sk:{v}:outbox`, `sk:{v}:idem`. Every method is
+ * `sk:{v}:buyers`, `sk:{v}:orders` (order states), `sk:{v}:outbox`, `sk:{v}:idem`; the sale's
+ * admission bucket lives in `sk:{v}` itself (fields `bt`, `br`). Every method is
  * one script call from lua/seckill-*.lua. Beside them, `sk:o:{<orderId>}` → 'v' + voucher id (the
  * `saleOf` index, written in the reservation's pipelined request, living `retentionMs`). Order ids are stored with an 'o' prefix so no client
  * ever parses them as (lossy) JSON numbers.
@@ -117,10 +119,14 @@ export class UpstashStockLedger implements StockLedger {
     userId: string
     orderId: string
     idempotencyKey?: string
+    bucket?: SaleBucket
   }): Promise<ReserveOutcome> {
     const k = this.#keys(input.voucherId)
+    const bucket = input.bucket
+      ? [String(input.bucket.tokens), String(input.bucket.intervalMs)]
+      : []
     // Both issued in the same tick: one pipelined HTTP request.
-    const [[code, value, seq]] = await redisCall(() =>
+    const [[code, value, extra]] = await redisCall(() =>
       Promise.all([
         evalLua<[number, string, number?]>(
           this.#redis,
@@ -132,6 +138,7 @@ export class UpstashStockLedger implements StockLedger {
             String(this.#clock.now()),
             input.idempotencyKey ?? '',
             String(this.#retentionMs),
+            ...bucket,
           ]
         ),
         this.#redis.set(this.#saleOfKey(input.orderId), `v${input.voucherId}`, {
@@ -140,9 +147,10 @@ export class UpstashStockLedger implements StockLedger {
         }),
       ])
     )
-    if (code === 0) return { kind: 'accepted', orderId: value.slice(1), seq: Number(seq) }
+    if (code === 0) return { kind: 'accepted', orderId: value.slice(1), seq: Number(extra) }
     if (code === -1) return { kind: 'not-loaded' }
     if (code === 5) return { kind: 'replayed', orderId: value.slice(1) }
+    if (code === 6) return { kind: 'throttled', retryAfterMs: Number(extra) }
     return { kind: 'refused', reason: REFUSALS[code]! }
   }
 

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { readSession, renewIfDue } from '../../domain/auth/auth.ts'
+import { DomainError } from '../../domain/errors.ts'
 import type { RateVerdict } from '../../domain/ports/rate-limiter.ts'
 import { reserve, type SeckillDeps } from '../../domain/seckill/seckill.ts'
 import type { Deps } from '../deps.ts'
@@ -38,9 +39,9 @@ const route = createRoute({
   summary: 'Grab a flash-sale voucher',
   description: `Admission is one atomic Redis script (window, per-user limit, stock, outbox); the order is persisted asynchronously through the queue, so the answer is 202 with a pending order id — poll \`GET /orders/{id}\`.
 
-Refusals are 409 problem+json: \`SOLD_OUT\`, \`ALREADY_PURCHASED\`, \`SALE_NOT_STARTED\`, \`SALE_ENDED\`; 429 \`RATE_LIMITED\` when a token bucket (per session, global) is empty. With an \`Idempotency-Key\` a retried request gets its acceptance again (\`Idempotent-Replayed: true\`); refusals are not recorded and are answered afresh.
+Refusals are 409 problem+json: \`SOLD_OUT\`, \`ALREADY_PURCHASED\`, \`SALE_NOT_STARTED\`, \`SALE_ENDED\`; 429 \`RATE_LIMITED\` when a token bucket is empty: \`scope: "user"\` for the session's own bucket, \`scope: "global"\` for the sale's admission bucket, which only requests that would be accepted spend (no session, an empty session bucket or a refusal spend none of it). With an \`Idempotency-Key\` a retried request gets its acceptance again (\`Idempotent-Replayed: true\`); refusals are not recorded and are answered afresh.
 
-Hot-path budget: at most two Redis HTTP round trips (session + rate limits + order id share one pipelined request; the reservation is the second), and the queue publish happens after the response.`,
+Hot-path budget: at most two Redis HTTP round trips (session + the session's bucket + order id share one pipelined request; the reservation, with the sale's admission bucket in the same script, is the second), and the queue publish happens after the response.`,
   security: [{ bearerAuth: [] }],
   request: {
     params: z.object({ id: IdString.openapi({ param: { name: 'id', in: 'path' } }) }),
@@ -92,10 +93,13 @@ export type Admission =
   | { kind: 'accepted'; orderId: string; replayed: boolean; perUser: RateVerdict }
 
 /**
- * The purchase admission shared by every purchase route (native and hmdp): the session read, both
- * rate-limit checks and the order id are issued in the same tick and share one pipelined Redis
- * request; the reservation (with a due session renewal) is the second. The queue publish runs
- * after the response (deps.background → waitUntil). Sale refusals (SOLD_OUT, …) are thrown.
+ * The purchase admission shared by every purchase route (native and hmdp): the session read, the
+ * session's token bucket and the order id are issued in the same tick and share one pipelined
+ * Redis request; the reservation (with a due session renewal) is the second. The sale's admission
+ * bucket is checked inside the reservation's script, so a request without a valid session, or
+ * refused by its own bucket, stops after the first round trip having spent none of it (made-up
+ * tokens cannot push real buyers into 429). The queue publish runs after the response
+ * (deps.background → waitUntil). Sale refusals (SOLD_OUT, …) are thrown.
  */
 export async function admit(
   deps: Deps,
@@ -103,29 +107,29 @@ export async function admit(
   voucherId: string,
   idempotencyKey: string | undefined
 ): Promise<Admission> {
-  const [session, perUser, global, orderId] = await settled([
+  const [session, perUser, orderId] = await settled([
     readSession(deps, token),
     deps.userLimiter?.limit(`s:${token}`) ?? OPEN,
-    deps.globalLimiter?.limit('all') ?? OPEN,
     deps.ids.next('order'),
   ] as const)
   if (!session) return { kind: 'unauthorized' }
-  const refused = [perUser, global].find((v) => !v.success)
-  if (refused) {
-    const retryAfterMs = Math.max(0, refused.resetAt - deps.clock.now())
-    return {
-      kind: 'rate-limited',
-      scope: refused === perUser ? 'user' : 'global',
-      retryAfterMs,
-      perUser,
-    }
+  if (!perUser.success) {
+    const retryAfterMs = Math.max(0, perUser.resetAt - deps.clock.now())
+    return { kind: 'rate-limited', scope: 'user', retryAfterMs, perUser }
   }
-  const [result] = await settled([
-    reserve(seckillDeps(deps), { voucherId, userId: session.user.id, orderId, idempotencyKey }),
-    // Best effort: a failed renewal only means the session is renewed on a later request.
-    renewIfDue(authDeps(deps), session).catch(() => session),
-  ] as const)
-  return { kind: 'accepted', orderId: result.orderId, replayed: result.replayed, perUser }
+  try {
+    const [result] = await settled([
+      reserve(seckillDeps(deps), { voucherId, userId: session.user.id, orderId, idempotencyKey }),
+      // Best effort: a failed renewal only means the session is renewed on a later request.
+      renewIfDue(authDeps(deps), session).catch(() => session),
+    ] as const)
+    return { kind: 'accepted', orderId: result.orderId, replayed: result.replayed, perUser }
+  } catch (e) {
+    // The sale's admission bucket is empty (nothing was reserved): the same 429 as ever.
+    if (!(e instanceof DomainError && e.code === 'RATE_LIMITED')) throw e
+    const retryAfterMs = Number(e.details?.retryAfterMs ?? 0)
+    return { kind: 'rate-limited', scope: 'global', retryAfterMs, perUser }
+  }
 }
 
 /**

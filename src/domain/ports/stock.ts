@@ -35,11 +35,22 @@ export interface Reservation {
 
 export type Refusal = 'SALE_NOT_STARTED' | 'SALE_ENDED' | 'ALREADY_PURCHASED' | 'SOLD_OUT'
 
+/**
+ * A sale's admission token bucket: `tokens` acceptances per `intervalMs`, bursting up to `tokens`
+ * (refilled in whole intervals, like @upstash/ratelimit's tokenBucket). Kept with the sale itself.
+ */
+export interface SaleBucket {
+  tokens: number
+  intervalMs: number
+}
+
 export type ReserveOutcome =
   | { kind: 'accepted'; orderId: string; seq: number }
   | { kind: 'refused'; reason: Refusal }
   /** The idempotency key was accepted before: that acceptance (refusals are not recorded). */
   | { kind: 'replayed'; orderId: string }
+  /** The sale's admission bucket is empty: nothing was taken; try again in `retryAfterMs`. */
+  | { kind: 'throttled'; retryAfterMs: number }
   /** The sale is not in the ledger: load it (`load`) and try again. */
   | { kind: 'not-loaded' }
 
@@ -93,12 +104,18 @@ export interface StockLedger {
    * same order id (a retry after a lost reply) returns its first acceptance. Every call also
    * records `orderId → voucherId` (see `saleOf`) in the same round trip, whatever the outcome:
    * call `forget` for an order id that was not accepted.
+   *
+   * With a `bucket`, an acceptance also takes one token from the sale's admission bucket, in the
+   * same atomic step: when it is empty the call is `throttled` and changes nothing else. Only
+   * would-be acceptances are metered — a retry of the same order id, an idempotent replay and every
+   * refusal (window, per-user limit, sold out) answer without touching the bucket.
    */
   reserve(input: {
     voucherId: string
     userId: string
     orderId: string
     idempotencyKey?: string
+    bucket?: SaleBucket
   }): Promise<ReserveOutcome>
   /**
    * Moves a reservation to `to` if its current state is in `from` ('any' = any state, including

@@ -2,7 +2,14 @@ import { DomainError, PermanentFailure } from '../errors.ts'
 import { isDecimalId } from '../ids.ts'
 import type { Clock } from '../ports/clock.ts'
 import type { DeadLetter, Delivery, Queue } from '../ports/queue.ts'
-import type { LedgerState, Refusal, Reservation, SaleTerms, StockLedger } from '../ports/stock.ts'
+import type {
+  LedgerState,
+  Refusal,
+  Reservation,
+  SaleBucket,
+  SaleTerms,
+  StockLedger,
+} from '../ports/stock.ts'
 import type {
   NewVoucher,
   Order,
@@ -24,6 +31,11 @@ export interface SeckillPolicy {
   relayAfterMs: number
   /** Queue redeliveries of the persist message before it is dead-lettered. */
   persistRetries: number
+  /**
+   * Each sale's admission bucket (acceptances per interval, kept with the sale in the ledger and
+   * checked in the reservation's atomic step); null = none.
+   */
+  saleLimit: SaleBucket | null
 }
 
 export interface SeckillDeps {
@@ -131,14 +143,17 @@ export async function loadSale(
 }
 
 /**
- * The flash-sale admission: one atomic ledger step (loading the sale first if it is missing).
+ * The flash-sale admission: one atomic ledger step (loading the sale first if it is missing),
+ * which also takes a token from the sale's admission bucket (`policy.saleLimit`) for an acceptance.
  * On acceptance the persist message is published after the response; if that publish fails the
- * reservation waits in the outbox for the relay. Refusals throw DomainError with their code.
+ * reservation waits in the outbox for the relay. Refusals throw DomainError with their code; an
+ * empty admission bucket throws RATE_LIMITED with `retryAfterMs` (nothing was taken).
  */
 export async function reserve(
   deps: SeckillDeps,
-  input: { voucherId: string; userId: string; orderId: string; idempotencyKey?: string }
+  request: { voucherId: string; userId: string; orderId: string; idempotencyKey?: string }
 ): Promise<{ orderId: string; replayed: boolean }> {
+  const input = { ...request, ...(deps.policy.saleLimit ? { bucket: deps.policy.saleLimit } : {}) }
   let outcome = await deps.ledger.reserve(input)
   if (outcome.kind === 'not-loaded') {
     const voucher = await deps.vouchers.findById(input.voucherId)
@@ -164,6 +179,10 @@ export async function reserve(
       return { orderId: outcome.orderId, replayed: true }
     case 'refused':
       throw refusal(outcome.reason)
+    case 'throttled':
+      throw new DomainError('RATE_LIMITED', 'the sale is busy: try again shortly', {
+        retryAfterMs: outcome.retryAfterMs,
+      })
     case 'not-loaded':
       throw new DomainError('DEPENDENCY_UNAVAILABLE', 'the sale could not be loaded')
   }

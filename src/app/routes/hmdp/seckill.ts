@@ -20,7 +20,7 @@ const route = createRoute({
   tags: [TAG],
   summary: 'Buy a flash-sale voucher; `data` is the order id (a string)',
   description:
-    'The same admission as `POST /vouchers/{id}/seckill` (rate limits per session and global, then one atomic Lua step: window, per-user limit, stock, outbox; persisted through the queue). Refusals, HTTP 200: "库存不足" (SOLD_OUT), "不允许重复下单" (ALREADY_PURCHASED), "秒杀尚未开始！", "秒杀已经结束！", "优惠券不存在", "操作太频繁，请稍后再试" (RATE_LIMITED, Retry-After). An `Idempotency-Key` replays the first outcome. At most two Redis round trips, like the native route.',
+    'The same admission as `POST /vouchers/{id}/seckill` (the per-session rate limit, then one atomic Lua step: window, per-user limit, stock, the sale admission bucket, outbox; persisted through the queue). Refusals, HTTP 200: "库存不足" (SOLD_OUT), "不允许重复下单" (ALREADY_PURCHASED), "秒杀尚未开始！", "秒杀已经结束！", "优惠券不存在", "操作太频繁，请稍后再试" (RATE_LIMITED, Retry-After). An `Idempotency-Key` replays the first outcome. At most two Redis round trips, like the native route.',
   security: [{ bearerAuth: [] }],
   request: {
     params: IdParam,
