@@ -6,11 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { loadConfig } from '../src/app/config.ts'
-import type { Queue } from '../src/domain/ports/queue.ts'
 import { appKinds, startTestApp, type TestApp, tcpAppKinds } from './harness/app.ts'
 import { createSale as createSaleOver } from './harness/flows.ts'
 import { runLoad } from './harness/load.ts'
 import { type DirectRedis, directRedis } from './harness/redis.ts'
+import { publishHold } from './harness/seckill.ts'
 import { makeUsers } from './harness/users.ts'
 
 const ADMIN = 'admission-test-admin-token'
@@ -21,19 +21,11 @@ const kinds = [...appKinds(inject('services')), ...tcpAppKinds(inject('services'
 describe.each(kinds)('the sale admission bucket is spent by buyers only [%s]', (kind) => {
   let app: TestApp
   let direct: DirectRedis | undefined
-  /** While set, publishes are held back (so no consumer touches Redis during a measurement). */
-  let held: (() => Promise<unknown>)[] | null = null
-  const holdable = (q: Queue): Queue => ({
-    publish: (topic, body, opts) => {
-      if (!held) return q.publish(topic, body, opts)
-      held.push(() => q.publish(topic, body, opts))
-      return Promise.resolve({ messageId: 'held', deduplicated: false })
-    },
-  })
+  const publishes = publishHold()
 
   beforeAll(async () => {
     app = await startTestApp(kind, {
-      decorate: { queue: holdable },
+      decorate: publishes.decorate,
       env: {
         ADMIN_TOKEN: ADMIN,
         SEED_DEMO_DATA: 'true',
@@ -170,7 +162,7 @@ describe.each(kinds)('the sale admission bucket is spent by buyers only [%s]', (
       const gateway = app.stack!.gateway
       expect((await grab(sale, buyers[0]!.token)).status).toBe(202) // warm: scripts, sale loaded
       await app.settle()
-      held = []
+      publishes.hold()
       let saleCommands = 0
       const counter = gateway.faults.add({
         mode: 'drop-reply',
@@ -199,9 +191,7 @@ describe.each(kinds)('the sale admission bucket is spent by buyers only [%s]', (
         expect(gateway.stats().requests).toBeLessThanOrEqual(2)
       } finally {
         counter.remove()
-        const release = held
-        held = null
-        await Promise.all(release.map((publish) => publish()))
+        await publishes.release()
       }
       await app.settle()
     })

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import type { Queue } from '../src/domain/ports/queue.ts'
 import { appKinds, startTestApp, type TestApp, tcpAppKinds } from './harness/app.ts'
 import { createSale as createSaleOver } from './harness/flows.ts'
 import { runLoad } from './harness/load.ts'
 import { type DirectRedis, directRedis } from './harness/redis.ts'
-import { saleHelpers, seckillFaults } from './harness/seckill.ts'
+import { publishHold, saleHelpers, seckillFaults } from './harness/seckill.ts'
 import { makeUsers, type TestUser } from './harness/users.ts'
 
 const ADMIN = 'seckill-test-admin-token'
@@ -314,19 +313,11 @@ describe.skipIf(!inject('services').redis || !inject('services').postgres)(
     let app: TestApp
     let users: TestUser[]
     let direct: DirectRedis
-    /** While set, publishes are held back (so no consumer touches Redis during a measurement). */
-    let held: (() => Promise<unknown>)[] | null = null
-    const holdable = (q: Queue): Queue => ({
-      publish: (topic, body, opts) => {
-        if (!held) return q.publish(topic, body, opts)
-        held.push(() => q.publish(topic, body, opts))
-        return Promise.resolve({ messageId: 'held', deduplicated: false })
-      },
-    })
+    const publishes = publishHold()
 
     beforeAll(async () => {
       app = await startTestApp('real', {
-        decorate: { queue: holdable },
+        decorate: publishes.decorate,
         env: {
           ADMIN_TOKEN: ADMIN,
           SEED_DEMO_DATA: 'true',
@@ -359,7 +350,7 @@ describe.skipIf(!inject('services').redis || !inject('services').postgres)(
       const gateway = app.stack!.gateway
       await grab(sale, users[0]!.token) // warm: scripts loaded, sale in Redis
       await app.settle()
-      held = []
+      publishes.hold()
       for (const user of users.slice(1, 6)) {
         gateway.resetStats()
         const res = await grab(sale, user.token)
@@ -376,9 +367,7 @@ describe.skipIf(!inject('services').redis || !inject('services').postgres)(
       expect((await grab(sale, token)).status).toBe(202)
       expect(gateway.stats().requests).toBeLessThanOrEqual(2)
       expect((await deps.sessions.get(token))?.renewals).toBe(1)
-      const release = held
-      held = null
-      await Promise.all(release.map((publish) => publish()))
+      await publishes.release()
       await app.settle()
       expect(await deps.orders.listByVoucher(sale)).toHaveLength(7)
     })

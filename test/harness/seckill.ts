@@ -80,6 +80,32 @@ export function seckillFaults() {
 
 export const MIN = 60_000
 
+/**
+ * A queue decorator that can hold publishes back, so no consumer touches Redis while a test
+ * counts a request's round trips: `hold()`, measure, then `release()` sends what was held.
+ */
+export function publishHold() {
+  let held: (() => Promise<unknown>)[] | null = null
+  const queue = (q: Queue): Queue => ({
+    publish: (topic, body, opts) => {
+      if (!held) return q.publish(topic, body, opts)
+      held.push(() => q.publish(topic, body, opts))
+      return Promise.resolve({ messageId: 'held', deduplicated: false })
+    },
+  })
+  return {
+    decorate: { queue },
+    hold: () => {
+      held = []
+    },
+    release: async () => {
+      const release = held ?? []
+      held = null
+      await Promise.all(release.map((publish) => publish()))
+    },
+  }
+}
+
 /** Flash-sale helpers over a started test app with admin token `admin`. */
 export function saleHelpers(app: () => TestApp, adminToken: string) {
   const admin = { authorization: `Bearer ${adminToken}` }
