@@ -24,6 +24,7 @@
 -- The bucket (refilled in whole intervals, like @upstash/ratelimit's tokenBucket) meters would-be
 -- acceptances only: a retry of this order id, an idempotent replay and every refusal (1-4) answer
 -- before it and take no token, so nothing that cannot buy spends the budget of those who can.
+--
 -- Safe to run twice: a re-execution with the same order id (the client retrying a request whose
 -- reply was lost) finds its own reservation and returns the first outcome, {0, order, seq},
 -- without taking stock again.

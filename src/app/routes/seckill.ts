@@ -37,7 +37,7 @@ const route = createRoute({
   path: '/vouchers/{id}/seckill',
   tags: ['flash sale'],
   summary: 'Grab a flash-sale voucher',
-  description: `Admission is one atomic Redis script (window, per-user limit, stock, outbox); the order is persisted asynchronously through the queue, so the answer is 202 with a pending order id — poll \`GET /orders/{id}\`.
+  description: `Admission is one atomic Redis script (window, per-user limit, stock, the sale's admission bucket, outbox); the order is persisted asynchronously through the queue, so the answer is 202 with a pending order id — poll \`GET /orders/{id}\`.
 
 Refusals are 409 problem+json: \`SOLD_OUT\`, \`ALREADY_PURCHASED\`, \`SALE_NOT_STARTED\`, \`SALE_ENDED\`; 429 \`RATE_LIMITED\` when a token bucket is empty: \`scope: "user"\` for the session's own bucket, \`scope: "global"\` for the sale's admission bucket, which only requests that would be accepted spend (no session, an empty session bucket or a refusal spend none of it). With an \`Idempotency-Key\` a retried request gets its acceptance again (\`Idempotent-Replayed: true\`); refusals are not recorded and are answered afresh.
 
