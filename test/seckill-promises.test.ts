@@ -425,11 +425,29 @@ describe.each(appKinds(inject('services')))('flash-sale promises [%s]', (kind) =
         expect(answers).toContain('pending')
         expect(answers).toContain('503 DEPENDENCY_UNAVAILABLE')
       }
+      // Paying needs Postgres: a clean 503 (or "still pending"), and nothing paid.
+      const payers = [...accepted].slice(0, 10)
+      const pay = () =>
+        runLoad(
+          app.url,
+          payers.map(([id, u]) => ({ path: `/orders/${id}/pay`, method: 'POST', token: u.token })),
+          { concurrency: 10 }
+        )
+      const refused = (await pay()).map((r) => `${r.status} ${r.json().code}`)
+      expect(
+        refused.filter((a) => a !== '503 DEPENDENCY_UNAVAILABLE' && a !== '409 ORDER_PENDING')
+      ).toEqual([])
       await advance(MIN) // 10 s have passed: Postgres is back, the retries land
       expect(down()).toBe(false)
       await advance(3 * MIN) // anything that needed a second retry (2.5 min)
+      expect((await pay()).map((r) => r.status === 200 && r.json().status)).toEqual(
+        payers.map(() => 'paid')
+      )
       const orders = await checkSale(sale.id, 100, { accepted })
-      expect(orders.every((o) => o.status === 'unpaid')).toBe(true)
+      const paid = new Set(payers.map(([id]) => id))
+      expect(orders.map((o) => o.status)).toEqual(
+        orders.map((o) => (paid.has(o.id) ? 'paid' : 'unpaid'))
+      )
     } finally {
       f.state.onPersisted = null
       f.state.databaseDownUntil = Number.NEGATIVE_INFINITY

@@ -6,7 +6,7 @@ import type { Order, OrderRepository } from '../../src/domain/ports/vouchers.ts'
 import { seededRandom } from '../stack/faults.ts'
 import type { TestApp } from './app.ts'
 import { createSale } from './flows.ts'
-import { type LoadResponse, runLoad } from './load.ts'
+import { type LoadRequest, type LoadResponse, runLoad } from './load.ts'
 import type { TestUser } from './users.ts'
 
 /**
@@ -134,9 +134,15 @@ export function pickFraction(fraction: number, seed = 1): (id: string) => boolea
 
 /**
  * The issue's flood: 2,000 purchases of one sale from the 1,500 `users` (the first 500 twice), in
- * a seeded order, each with its own Idempotency-Key (as a client that retries would send).
+ * a seeded order, each with its own Idempotency-Key (as a client that retries would send) unless
+ * `idempotencyKeys` is false.
  */
-export function floodOf(saleId: string, users: readonly TestUser[], seed = 1) {
+export function floodOf(
+  saleId: string,
+  users: readonly TestUser[],
+  seed = 1,
+  opts: { idempotencyKeys?: boolean } = {}
+) {
   const owners = [...users, ...users.slice(0, 500)]
   const random = seededRandom(seed)
   for (let i = owners.length - 1; i > 0; i--) {
@@ -144,11 +150,12 @@ export function floodOf(saleId: string, users: readonly TestUser[], seed = 1) {
     ;[owners[i], owners[j]] = [owners[j]!, owners[i]!]
   }
   const path = `/vouchers/${saleId}/seckill`
-  const requests = owners.map((u, i) => ({
+  const keys = opts.idempotencyKeys ?? true
+  const requests: LoadRequest[] = owners.map((u, i) => ({
     path,
     method: 'POST',
     token: u.token,
-    headers: { 'idempotency-key': `flood-${seed}-${i}` },
+    headers: keys ? { 'idempotency-key': `flood-${seed}-${i}` } : ({} as Record<string, string>),
   }))
   return { owners, requests }
 }
