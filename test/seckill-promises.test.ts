@@ -2,7 +2,7 @@
  * The flash sale's promises under faults (issue 9), on the embedded adapters and on the real stack.
  * Each test names the fault it injects; all time moves on the manual clocks.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import type { MemoryStockLedger } from '../src/adapters/memory/stock-ledger.ts'
 import { seckillDeps } from '../src/app/routes/seckill.ts'
 import { reconcileSale } from '../src/domain/seckill/reconcile.ts'
@@ -327,6 +327,11 @@ describe.each(appKinds(inject('services')))('flash-sale promises [%s]', (kind) =
     const qstash = app.stack?.qstash
     const fault = qstash?.faults.failPublishes({ url: 'orders.timeout' })
     if (!qstash) f.state.publishFails.add('orders.timeout')
+    // @upstash/qstash logs every refused publish with console.error: keep CI's output readable.
+    const error = console.error
+    const quiet = vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => {
+      if (!String(args[0]).startsWith('[Upstash QStash]')) error(...args)
+    })
     try {
       const accepted = acceptedOf(
         flood,
@@ -376,6 +381,7 @@ describe.each(appKinds(inject('services')))('flash-sale promises [%s]', (kind) =
       expect((await state(sale.id)).ledger).toMatchObject({ stock: 90, cancelled: 90 })
       expect(orders.map((o) => o.cancelledAt)).toEqual(after.orders.map((o) => o.cancelledAt))
     } finally {
+      quiet.mockRestore()
       fault?.remove()
       f.state.publishFails.clear()
     }
