@@ -374,9 +374,10 @@ const pendingView = (held: Reservation): OrderView => ({
 
 /**
  * An order as its owner sees it, from its 202 on: Postgres, or still pending in the ledger. When
- * Postgres cannot answer (unreachable), an order the ledger still holds as pending is answered
- * from there — the truth, since the ledger leaves pending only after Postgres committed; any other
- * order rethrows the database's error (a 503 to retry).
+ * the Postgres read fails (unreachable), an order the ledger still holds as pending is answered
+ * from there: the ledger never runs ahead of Postgres (it leaves pending only after the commit), so
+ * "pending" is at worst a moment behind, as in the read race below. Any other order rethrows the
+ * database's error (a 503 to retry).
  */
 export async function orderStatus(
   deps: SeckillDeps,
