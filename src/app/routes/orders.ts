@@ -154,6 +154,9 @@ const routes = {
       200: { description: 'The order', content: orderOut },
       401: problemResponse('No valid session'),
       404: problemResponse('No such order (of yours)'),
+      503: problemResponse(
+        'DEPENDENCY_UNAVAILABLE: Postgres or Redis unreachable; retry (an order still pending is answered from Redis meanwhile)'
+      ),
     },
   }),
   pay: createRoute({
@@ -168,6 +171,9 @@ const routes = {
       401: problemResponse('No valid session'),
       404: problemResponse('No such order'),
       409: problemResponse('ORDER_PENDING (retry shortly) | ORDER_NOT_PAYABLE (cancelled/failed)'),
+      503: problemResponse(
+        'DEPENDENCY_UNAVAILABLE: Postgres or Redis unreachable; retry (pay and cancel are idempotent)'
+      ),
     },
   }),
   cancel: createRoute({
@@ -182,6 +188,9 @@ const routes = {
       401: problemResponse('No valid session'),
       404: problemResponse('No such order'),
       409: problemResponse('ORDER_PENDING | ORDER_NOT_CANCELLABLE (paid/failed)'),
+      503: problemResponse(
+        'DEPENDENCY_UNAVAILABLE: Postgres or Redis unreachable; retry (pay and cancel are idempotent)'
+      ),
     },
   }),
   reconcile: createRoute({

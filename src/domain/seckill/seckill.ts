@@ -382,25 +382,38 @@ function stillPending(): DomainError {
   return new DomainError('ORDER_PENDING', 'the order is still being placed; try again shortly')
 }
 
-/** An order as its owner sees it, from its 202 on: Postgres, or still pending in the ledger. */
+const pendingView = (held: Reservation): OrderView => ({
+  id: held.orderId,
+  voucherId: held.voucherId,
+  status: 'pending',
+  createdAt: held.acceptedAt,
+  paidAt: null,
+  cancelledAt: null,
+})
+
+/**
+ * An order as its owner sees it, from its 202 on: Postgres, or still pending in the ledger. When
+ * the Postgres read fails (unreachable), an order the ledger still holds as pending is answered
+ * from there: the ledger never runs ahead of Postgres (it leaves pending only after the commit), so
+ * "pending" is at worst a moment behind, as in the read race below. Any other order rethrows the
+ * database's error (a 503 to retry).
+ */
 export async function orderStatus(
   deps: SeckillDeps,
   orderId: string,
   userId: string
 ): Promise<OrderView> {
-  let order = await deps.orders.findById(orderId)
+  let order: Order | null
+  try {
+    order = await deps.orders.findById(orderId)
+  } catch (e) {
+    const held = await heldInLedger(deps, orderId, userId).catch(() => null)
+    if (held?.state === 'pending') return pendingView(held)
+    throw e
+  }
   if (!order) {
     const held = await heldInLedger(deps, orderId, userId)
-    if (held?.state === 'pending') {
-      return {
-        id: orderId,
-        voucherId: held.voucherId,
-        status: 'pending',
-        createdAt: held.acceptedAt,
-        paidAt: null,
-        cancelledAt: null,
-      }
-    }
+    if (held?.state === 'pending') return pendingView(held)
     if (held) order = await deps.orders.findById(orderId)
   }
   if (order?.userId !== userId) throw new DomainError('NOT_FOUND', 'no such order')
