@@ -4,6 +4,11 @@
  * (else in-process delivery), Neon Postgres when DATABASE_URL is set (else the platform's embedded
  * database, PGlite on Node).
  */
+
+import {
+  DurableObjectBroadcast,
+  isDurableObjectNamespace,
+} from '../adapters/durable-objects/live-hub.ts'
 import { MemoryBlobStore } from '../adapters/memory/blobs.ts'
 import { memoryBroadcast } from '../adapters/memory/broadcast.ts'
 import { MemoryCacheStore } from '../adapters/memory/cache-store.ts'
@@ -157,7 +162,9 @@ export interface Platform {
   embeddedDatabase?: (config: AppConfig) => Promise<DatabaseHandle>
   /**
    * Workers: I/O objects (a streaming subscribe) cannot be shared across requests, so each request
-   * that subscribes opens its own broker subscription instead of the isolate-wide hub.
+   * builds its own live views: with the LIVE_HUB Durable Object bound, a subscription streams from
+   * the hub object that owns the channel (one broker subscription per hub object); without it, each
+   * request that subscribes opens its own broker subscription.
    */
   subscriptionsPerRequest?: boolean
   /** Node: DATABASE_URL (without NEON_LOCAL_PROXY) is any Postgres over TCP, through `pg`. */
@@ -286,7 +293,11 @@ export async function createContainer(
       visitors: new DedupingVisitorCounter(new UpstashVisitorCounter(redis, prefix)),
     }
     const { broadcast } = clients
-    makeBroadcast = () => broadcast(prefix)
+    const hubs = platform.subscriptionsPerRequest ? env.LIVE_HUB : undefined
+    if (isDurableObjectNamespace(hubs)) {
+      const publisher = broadcast(prefix) // publishing opens no subscription
+      makeBroadcast = () => new DurableObjectBroadcast(hubs, config.liveHubShards, publisher)
+    } else makeBroadcast = () => broadcast(prefix)
     cacheStore = new UpstashCacheStore(raw, prefix)
     geo = new UpstashGeoIndex(raw, prefix)
     probes.push({
