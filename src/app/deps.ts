@@ -8,6 +8,7 @@
 import {
   DurableObjectBroadcast,
   isDurableObjectNamespace,
+  serveLiveHub,
 } from '../adapters/durable-objects/live-hub.ts'
 import { MemoryBlobStore } from '../adapters/memory/blobs.ts'
 import { memoryBroadcast } from '../adapters/memory/broadcast.ts'
@@ -36,6 +37,7 @@ import {
 } from '../adapters/postgres/seckill-repository.ts'
 import { DrizzleShopRepository } from '../adapters/postgres/shop-repository.ts'
 import { DrizzleUserRepository } from '../adapters/postgres/user-repository.ts'
+import type { BroadcastHub } from '../adapters/pubsub/hub.ts'
 import { createQStashClient, QStashQueue, QStashVerifier } from '../adapters/qstash/queue.ts'
 import { isR2Bucket, R2BlobStore } from '../adapters/r2/blobs.ts'
 import { AliyunSmsSender } from '../adapters/sms/aliyun.ts'
@@ -517,4 +519,23 @@ function createCodeSender(config: AppConfig, log: Logger): CodeSender {
   if (sms.provider === 'aliyun') return new AliyunSmsSender(sms)
   if (sms.provider === 'webhook') return new WebhookCodeSender(sms)
   return new LogCodeSender((msg, fields) => log.info(msg, fields))
+}
+
+/**
+ * The request handler of the LIVE_HUB Durable Object (Workers, src/app/live-hub.ts): ONE
+ * BroadcastHub over Upstash's streaming psubscribe, made with the first request, shared by every
+ * client stream of the object (a Durable Object shares one I/O context across its requests).
+ */
+export function liveHubHandler(
+  env: Record<string, unknown>
+): (request: Request) => Promise<Response> {
+  let hub: BroadcastHub | undefined
+  return (request) =>
+    serveLiveHub(request, () => {
+      if (hub) return hub
+      const config = loadConfig(env)
+      if (!config.redis) throw new ConfigError(['the live hub needs UPSTASH_REDIS_REST_*'])
+      hub = upstashBroadcast(createUpstashRedis(config.redis), config.redis, config.redisKeyPrefix)
+      return hub
+    })
 }

@@ -7,9 +7,16 @@
  */
 import { createExecutionContext, env, SELF } from 'cloudflare:test'
 import { describe, expect, inject, it } from 'vitest'
-import { liveHubShard } from '../../src/adapters/durable-objects/live-hub.ts'
+import {
+  DurableObjectBroadcast,
+  type DurableObjectNamespaceLike,
+  liveHubShard,
+} from '../../src/adapters/durable-objects/live-hub.ts'
+import { upstashBroadcast } from '../../src/adapters/upstash/broadcast.ts'
+import { createUpstashRedis } from '../../src/adapters/upstash/client.ts'
 import { appJobs, appTopics } from '../../src/app/modules.ts'
 import { createWorker } from '../../src/app/worker.ts'
+import { broadcastContract } from '../contracts/broadcast.contract.ts'
 import { appFetch, createSale, loginMany, mapLimit } from '../harness/flows.ts'
 import { openSse, type SseClient } from '../harness/sse.ts'
 import { control, type GatewaySubscriptions } from './control-client.ts'
@@ -95,7 +102,11 @@ describe.skipIf(!inject('workerdReady'))(
       expect(during.opened - before.opened).toBeGreaterThanOrEqual(1)
       expect(during.opened - before.opened).toBeLessThanOrEqual(SHARDS)
       expect(during.open).toBeLessThanOrEqual(SHARDS)
-      expect((await hubStats()).listeners).toBe(150)
+      const hub = await hubStats()
+      expect(hub.listeners).toBe(150)
+      console.log(
+        `live hub: 150 streams on 50 orders → ${during.opened - before.opened} broker subscriptions opened (${during.open} open, ${SHARDS} shards), ${hub.listeners} listeners in the hub objects`
+      )
 
       // A state change reaches every subscribed client; each stream then ends (final state).
       await mapLimit(orders, 10, pay)
@@ -177,3 +188,28 @@ describe.skipIf(!inject('workerdReady'))(
     })
   }
 )
+
+// The Broadcast contract on the Worker's side of the hub: two DurableObjectBroadcasts (two Worker
+// isolates) on the LIVE_HUB objects, the broker connections counted in the objects and the
+// gateway, a broker restart = the gateway dropping its subscribe streams.
+describe.skipIf(!inject('workerdReady'))('DurableObjectBroadcast', () => {
+  broadcastContract('durable-object', async () => {
+    const redis = { url: env.UPSTASH_REDIS_REST_URL!, token: env.UPSTASH_REDIS_REST_TOKEN! }
+    const hubs = (env as unknown as { LIVE_HUB: DurableObjectNamespaceLike }).LIVE_HUB
+    const make = () =>
+      new DurableObjectBroadcast(
+        hubs,
+        SHARDS,
+        upstashBroadcast(createUpstashRedis(redis), redis, env.REDIS_KEY_PREFIX ?? '')
+      )
+    return {
+      a: make(),
+      b: make(),
+      drop: async () => void (await control('/gateway/subscriptions/drop')),
+      brokerSubscriptions: async () => (await subscriptions()).opened,
+      connections: async () => (await hubStats()).connections,
+      settled: async () => void (await control('/gateway/subscriptions/wait?open=0')),
+      bound: SHARDS,
+    }
+  })
+})

@@ -57,6 +57,7 @@ export class DurableObjectBroadcast implements Broadcast {
   readonly #hubs: DurableObjectNamespaceLike
   readonly #shards: number
   readonly #publisher: Pick<Broadcast, 'publish'>
+  #listeners = 0
 
   constructor(
     hubs: DurableObjectNamespaceLike,
@@ -66,6 +67,11 @@ export class DurableObjectBroadcast implements Broadcast {
     this.#hubs = hubs
     this.#shards = shards
     this.#publisher = publisher
+  }
+
+  /** Subscriptions of this request still attached (each is one stream from a hub object). */
+  get listeners(): number {
+    return this.#listeners
   }
 
   publish(channel: string, message: string): Promise<void> {
@@ -89,6 +95,7 @@ export class DurableObjectBroadcast implements Broadcast {
     }
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader()
     let closed = false
+    this.#listeners++
     // Lives exactly as long as the subscription (the client's stream keeps the request alive).
     void (async () => {
       try {
@@ -101,12 +108,14 @@ export class DurableObjectBroadcast implements Broadcast {
       }
       if (closed) return
       closed = true
+      this.#listeners--
       listener.reset()
     })()
     return {
       close: () => {
         if (closed) return
         closed = true
+        this.#listeners--
         reader.cancel().catch(() => {})
       },
     }
