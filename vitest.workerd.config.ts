@@ -25,6 +25,9 @@ export default defineConfig(async () => {
       include: ['test/workerd/**/*.test.ts'],
       globalSetup: ['test/workerd/global-setup.ts'],
       provide: { workerd: plan },
+      // One file at a time: the files share the stand-ins, and a test that moves QStash's clock
+      // (payment timeouts) or counts the gateway's subscriptions must not see another file's orders.
+      fileParallelism: false,
       testTimeout: 120_000,
       hookTimeout: 120_000,
     },

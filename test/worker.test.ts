@@ -124,6 +124,8 @@ describe('Worker bundle', () => {
     )
     expect(code.toString()).toContain('/internal/queue/{topic}')
     expect(code.toString()).not.toMatch(/pglite\.wasm|postgres\.data/)
+    // The live hub Durable Object class that wrangler.toml binds (LIVE_HUB) is exported.
+    expect(code.toString()).toMatch(/export \{[^}]*\bLiveHub\b/)
     // Our budget (issue 13): 450 KiB gzip, well inside the free plan's 1 MiB compressed limit.
     expect(gzip).toBeLessThan(450 * 1024)
   })

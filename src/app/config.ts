@@ -135,6 +135,7 @@ const EnvSchema = z.object({
     .regex(/^(\/[A-Za-z0-9_-]+)*$/, 'expected empty or a path such as /api')
     .default(''),
   UPLOAD_MAX_BYTES: count(2 * 1024 * 1024).pipe(z.number().min(1)),
+  LIVE_HUB_SHARDS: count(4).pipe(z.number().min(1).max(64)),
 })
 
 export interface AppConfig {
@@ -145,6 +146,11 @@ export interface AppConfig {
   /** Namespace prepended to every Redis key (lets deployments or tests share one Redis). */
   redisKeyPrefix: string
   redis: { url: string; token: string } | undefined
+  /**
+   * Workers with the LIVE_HUB Durable Object bound: how many hub objects share the live channels
+   * (each holds one broker subscription; a channel always maps to the same one).
+   */
+  liveHubShards: number
   /** REDIS_URL (+ REDIS_CLUSTER): Redis over TCP, preferred where the runtime has TCP (Node). */
   redisTcp: { url: string; cluster: boolean } | undefined
   qstash:
@@ -244,6 +250,7 @@ export function loadConfig(env: Record<string, unknown>): AppConfig {
     logLevel: e.LOG_LEVEL,
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    liveHubShards: e.LIVE_HUB_SHARDS,
     redis: redis
       ? { url: e.UPSTASH_REDIS_REST_URL!, token: e.UPSTASH_REDIS_REST_TOKEN! }
       : undefined,

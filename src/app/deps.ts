@@ -4,6 +4,12 @@
  * (else in-process delivery), Neon Postgres when DATABASE_URL is set (else the platform's embedded
  * database, PGlite on Node).
  */
+
+import {
+  DurableObjectBroadcast,
+  isDurableObjectNamespace,
+  serveLiveHub,
+} from '../adapters/durable-objects/live-hub.ts'
 import { MemoryBlobStore } from '../adapters/memory/blobs.ts'
 import { memoryBroadcast } from '../adapters/memory/broadcast.ts'
 import { MemoryCacheStore } from '../adapters/memory/cache-store.ts'
@@ -31,6 +37,7 @@ import {
 } from '../adapters/postgres/seckill-repository.ts'
 import { DrizzleShopRepository } from '../adapters/postgres/shop-repository.ts'
 import { DrizzleUserRepository } from '../adapters/postgres/user-repository.ts'
+import type { BroadcastHub } from '../adapters/pubsub/hub.ts'
 import { createQStashClient, QStashQueue, QStashVerifier } from '../adapters/qstash/queue.ts'
 import { isR2Bucket, R2BlobStore } from '../adapters/r2/blobs.ts'
 import { AliyunSmsSender } from '../adapters/sms/aliyun.ts'
@@ -159,7 +166,9 @@ export interface Platform {
   embeddedDatabase?: (config: AppConfig) => Promise<DatabaseHandle>
   /**
    * Workers: I/O objects (a streaming subscribe) cannot be shared across requests, so each request
-   * that subscribes opens its own broker subscription instead of the isolate-wide hub.
+   * builds its own live views: with the LIVE_HUB Durable Object bound, a subscription streams from
+   * the hub object that owns the channel (one broker subscription per hub object); without it, each
+   * request that subscribes opens its own broker subscription.
    */
   subscriptionsPerRequest?: boolean
   /** Node: DATABASE_URL (without NEON_LOCAL_PROXY) is any Postgres over TCP, through `pg`. */
@@ -286,7 +295,11 @@ export async function createContainer(
       visitors: new DedupingVisitorCounter(new UpstashVisitorCounter(redis, prefix)),
     }
     const { broadcast } = clients
-    makeBroadcast = () => broadcast(prefix)
+    const hubs = platform.subscriptionsPerRequest ? env.LIVE_HUB : undefined
+    if (isDurableObjectNamespace(hubs)) {
+      const publisher = broadcast(prefix) // publishing opens no subscription
+      makeBroadcast = () => new DurableObjectBroadcast(hubs, config.liveHubShards, publisher)
+    } else makeBroadcast = () => broadcast(prefix)
     cacheStore = new UpstashCacheStore(raw, prefix)
     geo = new UpstashGeoIndex(raw, prefix)
     probes.push({
@@ -505,4 +518,23 @@ function createCodeSender(config: AppConfig, log: Logger): CodeSender {
   if (sms.provider === 'aliyun') return new AliyunSmsSender(sms)
   if (sms.provider === 'webhook') return new WebhookCodeSender(sms)
   return new LogCodeSender((msg, fields) => log.info(msg, fields))
+}
+
+/**
+ * The request handler of the LIVE_HUB Durable Object (Workers, src/app/live-hub.ts): ONE
+ * BroadcastHub over Upstash's streaming psubscribe, made with the first request, shared by every
+ * client stream of the object (a Durable Object shares one I/O context across its requests).
+ */
+export function liveHubHandler(
+  env: Record<string, unknown>
+): (request: Request) => Promise<Response> {
+  let hub: BroadcastHub | undefined
+  return (request) =>
+    serveLiveHub(request, () => {
+      if (hub) return hub
+      const config = loadConfig(env)
+      if (!config.redis) throw new ConfigError(['the live hub needs UPSTASH_REDIS_REST_*'])
+      hub = upstashBroadcast(createUpstashRedis(config.redis), config.redis, config.redisKeyPrefix)
+      return hub
+    })
 }

@@ -10,6 +10,10 @@ import { type Container, createContainer, type TopicFactory } from './deps.ts'
 import { type Job, runJobs } from './jobs.ts'
 import { appJobs, appTopics } from './modules.ts'
 
+// The live hub Durable Object (binding LIVE_HUB): one broker subscription per hub object, shared by
+// every SSE stream of its channels (see live-hub.ts).
+export { LiveHub } from './live-hub.ts'
+
 /** The subset of Cloudflare's ScheduledController the handler reads. */
 export interface ScheduledEvent {
   cron: string

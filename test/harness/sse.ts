@@ -21,10 +21,12 @@ export interface SseClient {
 
 export async function openSse(
   url: string,
-  headers: Record<string, string> = {}
+  headers: Record<string, string> = {},
+  /** e.g. SELF.fetch inside workerd */
+  fetcher: (url: string, init: RequestInit) => Promise<Response> = fetch
 ): Promise<SseClient> {
   const abort = new AbortController()
-  const response = await fetch(url, {
+  const response = await fetcher(url, {
     headers: { accept: 'text/event-stream', ...headers },
     signal: abort.signal,
   })

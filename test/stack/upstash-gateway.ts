@@ -92,6 +92,11 @@ export interface UpstashGateway {
   readonly faults: GatewayFaults
   stats(): GatewayStats
   resetStats(): void
+  /**
+   * The streaming subscribe streams (`/subscribe`, `/psubscribe`) open now; `until(n)` resolves once
+   * exactly n are open; `drop()` ends every one (a broker connection lost, the gateway still up).
+   */
+  readonly subscriptions: { readonly open: number; until(n: number): Promise<void>; drop(): void }
   /** Simulate an outage: stop accepting (close listener + destroy open sockets) so clients get connection errors. */
   suspend(): Promise<void>
   /** Listen again on the same port after suspend(). */
@@ -275,6 +280,13 @@ export async function startUpstashGateway(opts: UpstashGatewayOptions): Promise<
     resetStats: () => {
       stats = { requests: 0, commands: 0, byPath: {} }
       commandsAtReset = translator.commands
+    },
+    subscriptions: {
+      get open() {
+        return subscriptions.open
+      },
+      until: (n) => subscriptions.until(n),
+      drop: () => subscriptions.close(),
     },
     suspend: stop,
     resume: async () => {

@@ -29,6 +29,8 @@ export interface SubscribeEndpoint {
   serve(path: string, req: IncomingMessage, res: ServerResponse): Promise<void>
   /** Streams currently open. */
   readonly open: number
+  /** Resolves once exactly `n` streams are open (at once if they are now). */
+  until(n: number): Promise<void>
   /** Ends every open stream. */
   close(): void
 }
@@ -36,10 +38,24 @@ export interface SubscribeEndpoint {
 /** `connection()` makes a new, not yet connected, Redis connection that must not reconnect. */
 export function subscribeEndpoint(connection: () => SubscriberClient): SubscribeEndpoint {
   const streams = new Set<() => void>()
+  const waiters = new Set<() => void>()
+  const changed = () => {
+    for (const w of [...waiters]) w()
+  }
   return {
     get open() {
       return streams.size
     },
+    until: (n) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (streams.size !== n) return
+          waiters.delete(check)
+          resolve()
+        }
+        waiters.add(check)
+        check()
+      }),
     async serve(path, req, res) {
       for await (const _ of req) {
         // the body is `[]`
@@ -54,11 +70,13 @@ export function subscribeEndpoint(connection: () => SubscriberClient): Subscribe
         streams.delete(end)
         sub.destroy()
         res.end()
+        changed()
       }
       sub.on('error', end)
       sub.on('end', end)
       await sub.connect()
       streams.add(end)
+      changed()
       res.on('close', end)
       res.writeHead(200, {
         'content-type': 'text/event-stream',

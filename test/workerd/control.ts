@@ -5,11 +5,16 @@
  *   POST /qstash/wait?topic=T&count=N     → { count }  once N are delivered and nothing is due
  *   POST /qstash/advance?ms=N             → { count }  moves QStash's clock, then waits until idle
  *   POST /sql  { text, values }           → { rows }   a query on the suite's database
+ *   GET  /gateway/subscriptions           → { opened, open }  streaming psubscribes at the Upstash
+ *                                           gateway: opened so far, open now
+ *   POST /gateway/subscriptions/wait?open=N  → the same, once exactly N are open
+ *   POST /gateway/subscriptions/drop      → ends every open one (the broker connection drops)
  */
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import pg from 'pg'
 import type { QStashServer } from '../stack/qstash-server.ts'
+import type { UpstashGateway } from '../stack/upstash-gateway.ts'
 
 export interface ControlServer {
   url: string
@@ -18,10 +23,17 @@ export interface ControlServer {
 
 export async function startControlServer(opts: {
   qstash: QStashServer
+  gateway: UpstashGateway
   databaseUrl: string
   port?: number
 }): Promise<ControlServer> {
-  const { qstash } = opts
+  const { qstash, gateway } = opts
+  const subscriptions = () => ({
+    opened: Object.entries(gateway.stats().byPath)
+      .filter(([path]) => path.startsWith('/psubscribe/'))
+      .reduce((n, [, count]) => n + count, 0),
+    open: gateway.subscriptions.open,
+  })
   const sql = new pg.Pool({ connectionString: opts.databaseUrl, max: 2 })
   const delivered = (topic: string) =>
     qstash
@@ -42,6 +54,14 @@ export async function startControlServer(opts: {
         await qstash.advance(n)
         await qstash.idle()
         return {}
+      case 'GET /gateway/subscriptions':
+        return subscriptions()
+      case 'POST /gateway/subscriptions/wait':
+        await gateway.subscriptions.until(Number(url.searchParams.get('open')))
+        return subscriptions()
+      case 'POST /gateway/subscriptions/drop':
+        gateway.subscriptions.drop()
+        return subscriptions()
       case 'POST /sql': {
         const { text, values } = JSON.parse(body) as { text: string; values?: unknown[] }
         return { rows: (await sql.query(text, values)).rows }

@@ -69,6 +69,7 @@ export async function planWorkerdStack(): Promise<WorkerdPlan> {
       SECKILL_USER_LIMIT: 'off',
       SECKILL_GLOBAL_LIMIT: 'off',
       RECONCILE_GRACE: '1ms',
+      LIVE_HUB_SHARDS: '4', // the live hub objects (one broker subscription each, at most)
     },
   }
 }

@@ -50,6 +50,7 @@ try {
 }
 const control = await startControlServer({
   qstash: stack.qstash,
+  gateway: stack.gateway,
   databaseUrl,
   port: plan.ports.control,
 })

@@ -17,23 +17,11 @@ import { describe, expect, inject, it } from 'vitest'
 import worker from '../../src/app/worker.ts'
 import { shopKeys } from '../../src/domain/shops/service.ts'
 import { appFetch, createSale, login, loginMany, rush } from '../harness/flows.ts'
+import { control, delivered, sql } from './control-client.ts'
 
 const plan = inject('workerd')
 const api = appFetch((url, init) => SELF.fetch(url, init), 'https://edge-seckill.test')
 const admin = plan.adminToken
-
-async function control<T>(path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${plan.controlUrl}${path}`, {
-    method: body === undefined && path.startsWith('/qstash/delivered') ? 'GET' : 'POST',
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  })
-  if (!res.ok) throw new Error(`control ${path}: ${res.status} ${await res.text()}`)
-  return res.json() as Promise<T>
-}
-const sql = async <Row>(text: string, values: unknown[] = []) =>
-  (await control<{ rows: Row[] }>('/sql', { text, values })).rows
-const delivered = async (topic: string) =>
-  (await control<{ count: number }>(`/qstash/delivered?topic=${topic}`)).count
 
 describe.skipIf(!inject('workerdReady'))('Worker in workerd on the stand-ins', () => {
   it('serves /health with Upstash, QStash and Neon', async () => {

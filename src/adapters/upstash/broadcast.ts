@@ -1,5 +1,6 @@
 import type { Firehose } from '../pubsub/hub.ts'
 import { BroadcastHub } from '../pubsub/hub.ts'
+import { readLines } from '../pubsub/lines.ts'
 import { type Redis, redisCall, type UpstashRedisConfig } from './client.ts'
 
 /**
@@ -68,17 +69,8 @@ export class UpstashFirehose implements Firehose {
       } else if (data.startsWith(`psubscribe,${pattern},`)) confirm(true)
     }
     const closed = (async () => {
-      let buffer = ''
       try {
-        for (;;) {
-          const { value, done } = await reader.read()
-          if (done) break
-          buffer += value
-          const lines = buffer.split('\n')
-          buffer = lines.pop() ?? ''
-          if (buffer.length > 1 << 20) break // a line over 1 MiB: not ours; give up
-          for (const l of lines) line(l.replace(/\r$/, ''))
-        }
+        await readLines(reader, line)
       } catch {
         // aborted or the connection broke: either way the subscription is over
       } finally {

@@ -14,7 +14,8 @@
  *   detached: messages may have been lost, so the subscriber must re-read the state (an SSE stream
  *   simply ends; the browser reconnects with `Last-Event-ID` and gets the current state).
  * - **Bounded fan-out.** An adapter keeps ONE broker subscription per isolate/process, shared by
- *   every local listener of every channel; channels are multiplexed locally.
+ *   every local listener of every channel; channels are multiplexed locally. (Workers, where a
+ *   stream cannot outlive its request: one per hub Durable Object, a fixed few per deployment.)
  * - Channel names are short ASCII without commas or spaces (e.g. `order:123`); messages are text.
  */
 export interface Broadcast {
