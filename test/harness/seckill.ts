@@ -150,6 +150,8 @@ export function publishHold() {
       await Promise.all(release.map((publish) => publish()))
     },
   }
+}
+
 /** A reproducible pick of about `fraction` of all ids (by hash, whatever the arrival order). */
 export function pickFraction(fraction: number, seed = 1): (id: string) => boolean {
   return (id) =>
