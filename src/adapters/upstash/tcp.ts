@@ -151,10 +151,12 @@ async function connect(
   await cluster.connect()
   // node-redis follows MOVED (refreshing its slot map) and ASK (ASKING + the command, one chain)
   // for single commands and for MULTI/EXEC; TRYAGAIN is ours to retry (see `retryTryAgain`).
+  const sendOnce = (args: string[]) =>
+    cluster.sendCommand(routingKey(args), false, args) as Promise<Reply>
+  // The hot path stays one promise; only a TRYAGAIN enters the retry loop.
   const send = (args: string[]) =>
-    retryTryAgain(
-      () => cluster.sendCommand(routingKey(args), false, args) as Promise<Reply>,
-      tryAgainMs
+    sendOnce(args).catch((e: unknown) =>
+      isTryAgain(e) ? retryTryAgain(() => sendOnce(args), tryAgainMs) : Promise.reject(e)
     )
   return {
     conn: {
@@ -179,6 +181,8 @@ async function connect(
 /** How long a command keeps retrying TRYAGAIN (its slot is mid-migration), by default. */
 const TRY_AGAIN_MS = 5000
 
+const isTryAgain = (e: unknown) => e instanceof ErrorReply && e.message.startsWith('TRYAGAIN')
+
 /**
  * Runs `run` again while Redis answers TRYAGAIN, backing off from 5 ms to 200 ms, for at most
  * `budgetMs`; then the TRYAGAIN surfaces (→ `DependencyUnavailable`, 503). A multi-key command
@@ -187,14 +191,14 @@ const TRY_AGAIN_MS = 5000
  * same holds for a MULTI/EXEC refused at EXEC by MOVED/ASK (discarded) — node-redis retries those
  * itself, and never retries after a lost reply (a socket error is not an error reply).
  */
-export async function retryTryAgain<T>(run: () => Promise<T>, budgetMs: number): Promise<T> {
+async function retryTryAgain<T>(run: () => Promise<T>, budgetMs: number): Promise<T> {
   let delay = 5
   let deadline: number | undefined
   for (;;) {
     try {
       return await run()
     } catch (e) {
-      if (!(e instanceof ErrorReply) || !e.message.startsWith('TRYAGAIN')) throw e
+      if (!isTryAgain(e)) throw e
       deadline ??= Date.now() + budgetMs
       if (Date.now() + delay > deadline) throw e
       await new Promise((resolve) => setTimeout(resolve, delay))
