@@ -25,6 +25,8 @@ export interface TestApp {
   stack: LocalStack | undefined
   /** Redis key prefix of this app (kind 'real'). */
   prefix: string
+  /** Its own Postgres database (every kind but 'memory'). */
+  databaseUrl: string | undefined
   /** The app's long-lived dependencies (the Node server shares one scope). */
   deps(): Promise<Deps>
   fetch: AppFetch
@@ -92,6 +94,7 @@ export async function startTestApp(kind: AppKind, options: TestAppOptions = {}):
     server,
     stack,
     prefix,
+    databaseUrl: db?.url,
     deps: async () => (await server.container.scope()).deps,
     fetch: appFetch(fetch, url),
     async settle() {

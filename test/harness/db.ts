@@ -17,13 +17,13 @@ export interface TestDatabase {
  * it in a test file's beforeAll and `drop()` in afterAll. Throws when Postgres is unavailable:
  * guard the suite with `describe.skipIf(!inject('services').postgres)`.
  */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(options: { empty?: boolean } = {}): Promise<TestDatabase> {
   const template = inject('services').templateDatabase
   if (!template) throw new Error('no template database: PostgreSQL is unavailable in this run')
   const name = `${TEST_DB_PREFIX}${Math.floor(Date.now() / 1000)}_${crypto.randomUUID().slice(0, 8)}`
-  await admin((client) =>
-    client.query(`create database ${ident(name)} template ${ident(template)}`)
-  )
+  // empty: no schema at all (not even drizzle's migrations table), as a new deployment finds it.
+  const from = options.empty ? 'template0' : template
+  await admin((client) => client.query(`create database ${ident(name)} template ${ident(from)}`))
   let dropped: Promise<void> | undefined
   return {
     name,

@@ -25,6 +25,7 @@ import {
   RequestError,
   RespTranslator,
   toArg,
+  transactionOn,
 } from '../../src/adapters/upstash/resp.ts'
 
 import { firstAttempt } from '../../src/adapters/upstash/tcp.ts'
@@ -153,8 +154,7 @@ export async function startUpstashGateway(opts: UpstashGatewayOptions): Promise<
   // The RESP ↔ Upstash translation is shared with the TCP transport (src/adapters/upstash/resp.ts).
   const translator = new RespTranslator({
     send,
-    // Issued in one tick on the one shared connection: nothing can interleave.
-    sendBlock: (commands) => Promise.allSettled(commands.map(send)),
+    transaction: (commands) => transactionOn(send, commands),
   })
   let commandsAtReset = 0
   const run = <T>(op: () => Promise<T>): Promise<T> =>

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url'
+import { sql } from 'drizzle-orm'
 import type { NeonDatabase } from 'drizzle-orm/neon-serverless'
 import { migrate as migrateNeon } from 'drizzle-orm/neon-serverless/migrator'
 import type { PgliteDatabase } from 'drizzle-orm/pglite'
@@ -8,10 +9,22 @@ import { createDatabase, type DatabaseConfig, type DatabaseHandle, type Schema }
 /** The drizzle-kit output folder (SQL files + meta/_journal.json). Node only: read with node:fs. */
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('./migrations', import.meta.url))
 
+/** Key of the advisory lock held while migrating (any constant int8: 'seckmigr'). */
+export const MIGRATION_LOCK_KEY = 0x7365636b_6d696772n
+
 /**
  * Applies every pending migration from MIGRATIONS_FOLDER in one transaction, recording them in
  * drizzle.__drizzle_migrations (the same table `drizzle-kit migrate` uses, so the two mix).
  * Node only: the migrator reads the folder from disk, so a Worker never calls this.
+ *
+ * Many processes may start on one database at once (node:cluster workers, several replicas, a
+ * deploy overlapping the old one), and drizzle's migrator alone is not safe for that: each reads
+ * "nothing applied yet" and runs the same CREATEs, and all but one fail. So on Postgres the
+ * migration runs while a transaction on a connection of its own holds a transaction-level
+ * advisory lock (`pg_advisory_xact_lock`): the others wait for it, then find nothing pending. A
+ * transaction-level lock, unlike a session one, also holds behind a transaction-mode pooler (Neon's
+ * `-pooler` endpoints, PgBouncer), and is released when that connection dies. The pool must have
+ * 2 connections or more (the default is 10). PGlite is one process's own database: no lock.
  */
 export async function migrateDatabase(handle: DatabaseHandle): Promise<void> {
   const config = { migrationsFolder: MIGRATIONS_FOLDER }
@@ -19,9 +32,12 @@ export async function migrateDatabase(handle: DatabaseHandle): Promise<void> {
     const { migrate } = await import('drizzle-orm/pglite/migrator')
     // createDatabase built this handle's db with drizzle-orm/pglite; `driver` says so.
     await migrate(handle.db as PgliteDatabase<Schema>, config)
-  } else {
-    await migrateNeon(handle.db as NeonDatabase<Schema>, config)
+    return
   }
+  await handle.db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY.toString()}::bigint)`)
+    await migrateNeon(handle.db as NeonDatabase<Schema>, config)
+  })
 }
 
 const USAGE = `usage: node src/adapters/postgres/migrate.ts [--pglite <dir>]

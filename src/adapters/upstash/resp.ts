@@ -27,10 +27,34 @@ export interface RespConnection {
   /** Sends one command (its first key routes it on a cluster). */
   send(args: string[]): Promise<Reply>
   /**
-   * Sends the commands back to back on ONE connection, with nothing interleaved (MULTI … EXEC);
-   * settles each. On a cluster they go to the node owning the first key's slot.
+   * Runs MULTI, the commands and EXEC back to back on ONE connection, with nothing interleaved,
+   * and resolves with EXEC's reply (a command's runtime error is an `ErrorReply` item). Rejects
+   * with an `ErrorReply` when Redis refused the transaction — a queue-time error, EXECABORT, or a
+   * cluster redirection/TRYAGAIN it could not follow: in every such case nothing ran — and with
+   * anything else when the connection failed (the transaction may or may not have run). On a
+   * cluster it goes to the node owning the first key's slot.
    */
-  sendBlock(commands: string[][]): Promise<PromiseSettledResult<Reply>[]>
+  transaction(commands: string[][]): Promise<Reply>
+}
+
+/**
+ * `RespConnection.transaction` on one connection: every command issued in the same tick, so
+ * node-redis writes them as one batch and nothing interleaves. A connection failure wins over an
+ * error reply; otherwise the first error reply (a queue-time error precedes EXEC's EXECABORT).
+ */
+export async function transactionOn(
+  send: (args: string[]) => Promise<Reply>,
+  commands: readonly string[][]
+): Promise<Reply> {
+  const settled = await Promise.allSettled([['MULTI'], ...commands, ['EXEC']].map(send))
+  let refused: ErrorReply | undefined
+  for (const s of settled) {
+    if (s.status === 'fulfilled') continue
+    if (!(s.reason instanceof ErrorReply)) throw s.reason
+    refused ??= s.reason
+  }
+  if (refused) throw refused
+  return (settled.at(-1) as PromiseFulfilledResult<Reply>).value
 }
 
 /** The whole request failed (Upstash answers HTTP 400 with `{ error }`). */
@@ -225,15 +249,9 @@ export class RespTranslator {
     const refused = prepared.find((c) => c.refused)
     if (refused) throw new RequestError(refused.refused!)
     this.commands += prepared.length
-    const settled = await this.#conn.sendBlock([
-      ['MULTI'],
-      ...prepared.map((c) => c.args),
-      ['EXEC'],
-    ])
-    for (const s of settled) if (s.status === 'rejected') asErrorReply(s.reason)
-    const failed = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined
-    if (failed) throw new RequestError((failed.reason as Error).message)
-    const exec = (settled.at(-1) as PromiseFulfilledResult<Reply>).value
+    const exec = await this.#conn.transaction(prepared.map((c) => c.args)).catch((e: unknown) => {
+      throw new RequestError(asErrorReply(e).message)
+    })
     if (!Array.isArray(exec)) throw new RequestError('ERR transaction aborted')
     return exec.map((r, i) =>
       r instanceof ErrorReply

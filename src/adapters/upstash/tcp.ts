@@ -9,24 +9,33 @@
  * REDIS_URL forms: `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS), and a cluster from its
  * seed nodes, `redis+cluster://[user:pass@]h1:p1,h2:p2` / `rediss+cluster://…` (or any single URL
  * with REDIS_CLUSTER=1). On a cluster every command is routed by its first key (EVAL/EVALSHA: by
- * KEYS[1]); MOVED/ASK redirections are followed by node-redis; a multi-exec goes to the node owning
- * its first key's slot (all its keys must share one slot, as in Redis).
+ * KEYS[1]); a multi-exec goes to the node owning its first key's slot (all its keys must share one
+ * slot, as in Redis). During resharding, MOVED/ASK are followed by node-redis for commands and
+ * multi-execs alike, and TRYAGAIN is retried here (`retryTryAgain`): no redirection reaches users.
  *
  * Node-only: never imported by the Worker bundle (the Node entry hands `openTcpRedis` to the
  * composition root).
  */
 import { errors, type Requester, type UpstashRequest } from '@upstash/redis'
-import { createClient, createCluster } from 'redis'
+import { createClient, createCluster, ErrorReply, MultiErrorReply } from 'redis'
 import { BroadcastHub, type Firehose } from '../pubsub/hub.ts'
 import { type Redis, redisCall } from './client.ts'
 import { redisOnRequester } from './requester-redis.ts'
-import { type Reply, RequestError, type RespConnection, RespTranslator } from './resp.ts'
+import {
+  type Reply,
+  RequestError,
+  type RespConnection,
+  RespTranslator,
+  transactionOn,
+} from './resp.ts'
 
 export interface RedisTcpConfig {
   /** REDIS_URL */
   url: string
   /** REDIS_CLUSTER=1, or implied by a `+cluster` scheme. */
   cluster?: boolean
+  /** Cluster only: how long a command retries TRYAGAIN (slot mid-migration), ms; default 5000. */
+  tryAgainMs?: number
 }
 
 export interface TcpRedis {
@@ -103,7 +112,8 @@ export async function firstAttempt(client: {
 }
 
 async function connect(
-  parsed: ParsedRedisUrl
+  parsed: ParsedRedisUrl,
+  tryAgainMs = TRY_AGAIN_MS
 ): Promise<{ conn: RespConnection; close(): Promise<void> }> {
   // disableOfflineQueue: while Redis is unreachable commands fail at once (→ 503) instead of
   // queueing; the client keeps reconnecting in the background.
@@ -119,11 +129,7 @@ async function connect(
     await firstAttempt(client)
     const send = (args: string[]) => client.sendCommand(args) as Promise<Reply>
     return {
-      conn: {
-        send,
-        // Issued in one tick on the one connection: nothing can interleave.
-        sendBlock: (commands) => Promise.allSettled(commands.map(send)),
-      },
+      conn: { send, transaction: (commands) => transactionOn(send, commands) },
       close: async () => {
         if (client.isOpen) await client.close()
         else client.destroy()
@@ -143,16 +149,61 @@ async function connect(
   })
   cluster.on('error', () => {})
   await cluster.connect()
+  // node-redis follows MOVED (refreshing its slot map) and ASK (ASKING + the command, one chain)
+  // for single commands and for MULTI/EXEC; TRYAGAIN is ours to retry (see `retryTryAgain`).
+  const sendOnce = (args: string[]) =>
+    cluster.sendCommand(routingKey(args), false, args) as Promise<Reply>
+  // The hot path stays one promise; only a TRYAGAIN enters the retry loop.
+  const send = (args: string[]) =>
+    sendOnce(args).catch((e: unknown) =>
+      isTryAgain(e) ? retryTryAgain(() => sendOnce(args), tryAgainMs) : Promise.reject(e)
+    )
   return {
     conn: {
-      send: (args) => cluster.sendCommand(routingKey(args), false, args) as Promise<Reply>,
-      async sendBlock(commands) {
-        const key = commands.map(routingKey).find((k) => k !== undefined) ?? ''
-        const node = await cluster.getNodeClientForKey(key)
-        return Promise.allSettled(commands.map((args) => node.sendCommand(args) as Promise<Reply>))
-      },
+      send,
+      transaction: (commands) =>
+        retryTryAgain(async () => {
+          const multi = cluster.multi(commands.map(routingKey).find((k) => k !== undefined))
+          for (const args of commands) multi.addCommand(undefined, false, args)
+          try {
+            return (await multi.exec()) as unknown as Reply
+          } catch (e) {
+            // EXEC ran; some commands failed at run time: keep their replies, as on one node.
+            if (e instanceof MultiErrorReply) return e.replies as Reply[]
+            throw e
+          }
+        }, tryAgainMs),
     },
     close: () => cluster.close(),
+  }
+}
+
+/** How long a command keeps retrying TRYAGAIN (its slot is mid-migration), by default. */
+const TRY_AGAIN_MS = 5000
+
+const isTryAgain = (e: unknown) => e instanceof ErrorReply && e.message.startsWith('TRYAGAIN')
+
+/**
+ * Runs `run` again while Redis answers TRYAGAIN, backing off from 5 ms to 200 ms, for at most
+ * `budgetMs`; then the TRYAGAIN surfaces (→ `DependencyUnavailable`, 503). A multi-key command
+ * (most lua/ scripts, a MULTI/EXEC over several keys) gets TRYAGAIN while its slot migrates and
+ * some of its keys already moved: Redis ran NOTHING, so retrying can never apply it twice. The
+ * same holds for a MULTI/EXEC refused at EXEC by MOVED/ASK (discarded) — node-redis retries those
+ * itself, and never retries after a lost reply (a socket error is not an error reply).
+ */
+async function retryTryAgain<T>(run: () => Promise<T>, budgetMs: number): Promise<T> {
+  let delay = 5
+  let deadline: number | undefined
+  for (;;) {
+    try {
+      return await run()
+    } catch (e) {
+      if (!isTryAgain(e)) throw e
+      deadline ??= Date.now() + budgetMs
+      if (Date.now() + delay > deadline) throw e
+      await new Promise((resolve) => setTimeout(resolve, delay))
+      delay = Math.min(delay * 2, 200)
+    }
   }
 }
 
@@ -193,7 +244,7 @@ class TcpRequester implements Requester {
 /** Opens the TCP transport (one connection, or one per cluster node, shared by both clients). */
 export async function openTcpRedis(config: RedisTcpConfig): Promise<TcpRedis> {
   const parsed = parseRedisUrl(config.url, config.cluster)
-  const { conn, close } = await connect(parsed)
+  const { conn, close } = await connect(parsed, config.tryAgainMs)
   const requester = new TcpRequester(new RespTranslator(conn))
   const redis = redisOnRequester(requester, { automaticDeserialization: true, autoPipeline: false })
   return {
