@@ -23,6 +23,8 @@ const ADMIN = 'seckill-promises-admin-token'
 const HOUR = 60 * MIN
 
 describe.each(appKinds(inject('services')))('flash-sale promises [%s]', (kind) => {
+  // Real-stack-only cases are not registered on memory at all (no skipped entries in the report).
+  const onReal = (kind === 'real' ? it : () => {}) as typeof it
   let app: TestApp
   const f = seckillFaults(() => app.clock.now())
   const { admin, createSale, grab, state, reconcile, advance, cron, checkSale } = saleHelpers(
@@ -138,7 +140,7 @@ describe.each(appKinds(inject('services')))('flash-sale promises [%s]', (kind) =
     await app.settle()
   })
 
-  it.runIf(kind === 'real')(
+  onReal(
     'a lookup costs a constant number of Redis commands, however many sales exist',
     async () => {
       const sales = []
@@ -260,6 +262,25 @@ describe.each(appKinds(inject('services')))('flash-sale promises [%s]', (kind) =
     expect(seqs(true)).toEqual([1, 2, 3])
   })
 
+  it('an order id that was not accepted leaves no order-to-sale record behind', async () => {
+    const sale = await createSale({ stock: 1 })
+    const [a, b, c] = await makeUsers(app, 3)
+    const deps = await app.deps()
+    // Ids are (seconds << 32 | per-day sequence) and the test clock stands still: the purchases'
+    // ids are exactly the ones strictly between these two.
+    const first = BigInt(await deps.ids.next('order'))
+    const answers = []
+    for (const user of [a!, b!, c!, a!]) answers.push(await grab(sale.id, user.token))
+    const last = BigInt(await deps.ids.next('order'))
+    await app.settle()
+    expect(answers.map((r) => r.status)).toEqual([202, 409, 409, 409]) // won, sold out ×2, bought
+    const won = ((await answers[0]!.json()) as { orderId: string }).orderId
+    expect(last - first).toBe(5n)
+    for (let id = first + 1n; id < last; id++) {
+      expect(await deps.ledger.saleOf(String(id))).toBe(String(id) === won ? sale.id : null)
+    }
+  })
+
   it('a sale past its end answers SALE_ENDED without reloading its ledger', async () => {
     const sale = await createSale({ stock: 5 })
     const [a, b] = await makeUsers(app, 2)
@@ -281,7 +302,7 @@ describe.each(appKinds(inject('services')))('flash-sale promises [%s]', (kind) =
     expect((await grab('999999999', b!.token)).status).toBe(404)
   })
 
-  it.runIf(kind === 'real')(
+  onReal(
     'flood under lost replies: 2,000 requests from 1,500 users on stock 100, 10 % of Redis replies dropped',
     async () => {
       const sale = await createSale({ stock: 100 })
@@ -496,7 +517,7 @@ describe.each(appKinds(inject('services')))('flash-sale promises [%s]', (kind) =
     expect(orders.every((o) => o.status === 'unpaid')).toBe(true)
   }, 180_000)
 
-  it.runIf(kind === 'real')(
+  onReal(
     'Postgres unreachable in the middle of persistence: every order lands once when it is back',
     async () => {
       const sale = await createSale({ stock: 30 })
@@ -538,7 +559,7 @@ describe.each(appKinds(inject('services')))('flash-sale promises [%s]', (kind) =
     }
   )
 
-  it.runIf(kind === 'real')(
+  onReal(
     'a ledger loaded before the counters were kept is audited once, never "fixed" from zeros',
     async () => {
       const sale = await createSale({ stock: 10 })

@@ -154,15 +154,22 @@ export async function reserve(
   request: { voucherId: string; userId: string; orderId: string; idempotencyKey?: string }
 ): Promise<{ orderId: string; replayed: boolean }> {
   const input = { ...request, ...(deps.policy.saleLimit ? { bucket: deps.policy.saleLimit } : {}) }
+  // Every reserve call records `orderId → sale` beside the script (see StockLedger.reserve); an id
+  // that was not accepted must not keep that record for the sale's whole retention.
+  const forget = () => deps.background(deps.ledger.forget(input.orderId))
   let outcome = await deps.ledger.reserve(input)
   if (outcome.kind === 'not-loaded') {
     const voucher = await deps.vouchers.findById(input.voucherId)
     // An ended sale answers without its ledger: reloading (its whole order history) would only
     // lead to the same refusal, for any request naming an old voucher.
-    if (voucher?.seckill && deps.clock.now() >= voucher.seckill.endAt) throw refusal('SALE_ENDED')
+    if (voucher?.seckill && deps.clock.now() >= voucher.seckill.endAt) {
+      forget()
+      throw refusal('SALE_ENDED')
+    }
     await loadSale(deps, input.voucherId, voucher)
     outcome = await deps.ledger.reserve(input)
   }
+  if (outcome.kind !== 'accepted') forget()
   switch (outcome.kind) {
     case 'accepted': {
       const message: PersistMessage = {
