@@ -79,10 +79,16 @@ export async function startHost(options: HostOptions): Promise<Host> {
     props: {},
   }
   const jobsEveryMs = options.jobsEveryMs ?? 60_000
+  // One run at a time: a run still going when the timer fires again (a big sale on a slow
+  // machine) makes that tick skip, so job runs never pile up on the thread requests share.
+  let jobsRunning = false
+  const runTick = () => {
+    if (jobsRunning) return
+    jobsRunning = true
+    ctx.waitUntil(runJobs(container, appJobs, 'timer').finally(() => (jobsRunning = false)))
+  }
   const timer =
-    jobsEveryMs > 0 && appJobs.length > 0
-      ? setInterval(() => ctx.waitUntil(runJobs(container, appJobs, 'timer')), jobsEveryMs)
-      : undefined
+    jobsEveryMs > 0 && appJobs.length > 0 ? setInterval(runTick, jobsEveryMs) : undefined
   return {
     container,
     fetch: (request) => app.fetch(request, env, ctx),
