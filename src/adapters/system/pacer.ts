@@ -1,7 +1,11 @@
 import type { Pacer } from '../../domain/ports/pacer.ts'
 
 type Immediate = (callback: () => void) => unknown
-type Yield = { yield?: () => Promise<void> }
+/** The globals the pacer looks for (tests pass a runtime's subset). */
+export interface PacerGlobals {
+  setImmediate?: Immediate
+  scheduler?: { yield?: () => Promise<void> }
+}
 
 /**
  * Yields to the event loop: `setImmediate` where the runtime has it (Node, Bun: runs right after
@@ -11,8 +15,7 @@ type Yield = { yield?: () => Promise<void> }
 export class MacrotaskPacer implements Pacer {
   readonly #next: () => Promise<void>
 
-  constructor() {
-    const g = globalThis as { setImmediate?: Immediate; scheduler?: Yield }
+  constructor(g: PacerGlobals = globalThis as PacerGlobals) {
     const immediate = g.setImmediate
     const scheduler = g.scheduler
     this.#next = immediate

@@ -7,8 +7,8 @@
  */
 export interface Pacer {
   /**
-   * Resolves on a later macrotask, never within the current one (pending I/O and timers get
-   * their turn first). Never rejects.
+   * Resolves on a later macrotask, never within the current one: the microtasks queued now, and
+   * callbacks of I/O that has completed, run first. Never rejects.
    */
   pause(): Promise<void>
 }
