@@ -91,8 +91,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
     jobsRunning = true
     ctx.waitUntil(runJobs(container, jobs, 'timer').finally(() => (jobsRunning = false)))
   }
-  const timer =
-    jobsEveryMs > 0 && jobs.length > 0 ? setInterval(runTick, jobsEveryMs) : undefined
+  const timer = jobsEveryMs > 0 && jobs.length > 0 ? setInterval(runTick, jobsEveryMs) : undefined
   return {
     container,
     fetch: (request) => app.fetch(request, env, ctx),
