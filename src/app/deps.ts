@@ -44,6 +44,7 @@ import { AliyunSmsSender } from '../adapters/sms/aliyun.ts'
 import { WebhookCodeSender } from '../adapters/sms/webhook.ts'
 import { SystemClock } from '../adapters/system/clock.ts'
 import { LogCodeSender } from '../adapters/system/code-sender.ts'
+import { MacrotaskPacer } from '../adapters/system/pacer.ts'
 import { upstashBroadcast } from '../adapters/upstash/broadcast.ts'
 import { UpstashCacheStore } from '../adapters/upstash/cache-store.ts'
 import { createUpstashRedis, type Redis } from '../adapters/upstash/client.ts'
@@ -78,6 +79,7 @@ import type { Ids } from '../domain/ports/ids.ts'
 import type { LikeIndex } from '../domain/ports/likes.ts'
 import type { Lock } from '../domain/ports/lock.ts'
 import type { LoginCodes } from '../domain/ports/login-codes.ts'
+import type { Pacer } from '../domain/ports/pacer.ts'
 import type { ProfileDirectory } from '../domain/ports/profiles.ts'
 import type { DeliveryVerifier, Queue, TopicHandlers } from '../domain/ports/queue.ts'
 import type { RateLimiter } from '../domain/ports/rate-limiter.ts'
@@ -153,6 +155,8 @@ export interface Deps extends RedisBacked {
   probes: Probe[]
   /** Hands off work that must finish after the response (Workers: waitUntil). Never leave a floating promise. */
   background(work: Promise<unknown>): void
+  /** Lets the cron jobs give the event loop back between bounded chunks of work. */
+  pacer: Pacer
 }
 
 export type TopicFactory = (deps: Omit<Deps, 'topics'>) => TopicHandlers
@@ -237,6 +241,7 @@ export async function createContainer(
     if (missing.length > 0) throw new ConfigError(missing.map((m) => `${m} is required here`))
   }
   const clock = options.clock ?? new SystemClock()
+  const pacer = new MacrotaskPacer()
   // Uploaded photos: the Worker's R2 binding IMAGES, else the platform's own, else memory.
   const blobs: BlobStore = isR2Bucket(env.IMAGES)
     ? new R2BlobStore(env.IMAGES)
@@ -459,6 +464,7 @@ export async function createContainer(
       live: platform.subscriptionsPerRequest ? makeLive() : live,
       probes: [...probes, { name: 'database', adapter: db.driver, check: () => db.ping() }],
       background,
+      pacer,
     }
     return { ...base, topics: topicsFor(base) }
   }

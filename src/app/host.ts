@@ -5,15 +5,17 @@
  * on a timer. The entries only add the HTTP listener.
  */
 import type { ExecutionContext } from 'hono'
-import { createDatabase } from '../adapters/postgres/db.ts'
+import { analyzeGrownTables } from '../adapters/postgres/analyze.ts'
+import { createDatabase, type DatabaseHandle } from '../adapters/postgres/db.ts'
 import { migrateDatabase } from '../adapters/postgres/migrate.ts'
 import { seedDemoShops } from '../adapters/postgres/seed.ts'
 import { DirectoryAssets } from '../adapters/system/file-assets.ts'
+import { MacrotaskPacer } from '../adapters/system/pacer.ts'
 import { createNodeRestRedis } from '../adapters/upstash/rest-node.ts'
 import { openTcpRedis } from '../adapters/upstash/tcp.ts'
 import { createApp } from './app.ts'
 import { type Container, type ContainerOptions, createContainer } from './deps.ts'
-import { runJobs } from './jobs.ts'
+import { type Job, runJobs } from './jobs.ts'
 import { errorFields } from './log.ts'
 import { appJobs, appTopics } from './modules.ts'
 
@@ -38,6 +40,7 @@ export interface Host {
 export async function startHost(options: HostOptions): Promise<Host> {
   const { env } = options
   let seeded = false
+  let embedded: DatabaseHandle | undefined
   const container = await createContainer(
     env,
     {
@@ -48,12 +51,12 @@ export async function startHost(options: HostOptions): Promise<Host> {
       openTcpRedis,
       restRedis: isPlainNode() ? createNodeRestRedis : undefined,
       postgresOverTcp: true,
-      embeddedDatabase: (config) =>
-        createDatabase(
+      embeddedDatabase: async (config) =>
+        (embedded = await createDatabase(
           config.dataDir === ':memory:'
             ? { driver: 'pglite' }
             : { driver: 'pglite', dataDir: `${config.dataDir}/pglite` }
-        ),
+        )),
       prepareDatabase: async (handle, config) => {
         await migrateDatabase(handle)
         // First run: the demo shops (SEED_DEMO_DATA, default on in development).
@@ -78,11 +81,17 @@ export async function startHost(options: HostOptions): Promise<Host> {
     passThroughOnException() {},
     props: {},
   }
+  const jobs: readonly Job[] = embedded ? [...appJobs, pgliteAnalyze(embedded)] : appJobs
   const jobsEveryMs = options.jobsEveryMs ?? 60_000
-  const timer =
-    jobsEveryMs > 0 && appJobs.length > 0
-      ? setInterval(() => ctx.waitUntil(runJobs(container, appJobs, 'timer')), jobsEveryMs)
-      : undefined
+  // One run at a time: a run still going when the timer fires again (a big sale on a slow
+  // machine) makes that tick skip, so job runs never pile up on the thread requests share.
+  let jobsRunning = false
+  const runTick = () => {
+    if (jobsRunning) return
+    jobsRunning = true
+    ctx.waitUntil(runJobs(container, jobs, 'timer').finally(() => (jobsRunning = false)))
+  }
+  const timer = jobsEveryMs > 0 && jobs.length > 0 ? setInterval(runTick, jobsEveryMs) : undefined
   return {
     container,
     fetch: (request) => app.fetch(request, env, ctx),
@@ -93,6 +102,12 @@ export async function startHost(options: HostOptions): Promise<Host> {
       await container.close()
     },
   }
+}
+
+/** The embedded database's ANALYZE (PGlite has no autovacuum), one grown table per turn. */
+function pgliteAnalyze(handle: DatabaseHandle): Job {
+  const pacer = new MacrotaskPacer()
+  return { name: 'pglite-analyze', run: () => analyzeGrownTables(handle, () => pacer.pause()) }
 }
 
 /**

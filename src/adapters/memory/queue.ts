@@ -40,7 +40,9 @@ export class MemoryQueue implements Queue {
   readonly #dedupWindowMs: number
   readonly #onError: MemoryQueueOptions['onError']
   readonly #dedup = new Map<string, { messageId: string; at: number }>()
-  readonly #stop = new AbortController()
+  #closed = false
+  /** One abort per delayed delivery: sleeps on one shared signal cost O(waiting) each to add. */
+  readonly #sleeping = new Set<AbortController>()
   readonly #jobs = new Set<Promise<void>>()
   #running = 0
   #idleWaiters: (() => void)[] = []
@@ -83,7 +85,9 @@ export class MemoryQueue implements Queue {
     const messageId = `msg_${randomToken(12)}`
     if (opts.dedupId !== undefined) {
       if (this.#dedup.size >= 10_000) this.#forgetBefore(now - this.#dedupWindowMs)
-      this.#dedup.set(`${topic}\0${opts.dedupId}`, { messageId, at: now })
+      const key = `${topic}\0${opts.dedupId}`
+      this.#dedup.delete(key) // re-inserted at the end: the map stays in publish order
+      this.#dedup.set(key, { messageId, at: now })
     }
     const json = JSON.stringify(body ?? null)
     const job = this.#deliver(
@@ -101,8 +105,8 @@ export class MemoryQueue implements Queue {
   async #deliver(topic: string, json: string, messageId: string, delayMs: number, retries: number) {
     let wait = delayMs
     for (let attempt = 0; ; attempt++) {
-      if (wait > 0) await this.#clock.sleep(wait, this.#stop.signal)
-      if (this.#stop.signal.aborted) return
+      if (wait > 0) await this.#sleep(wait)
+      if (this.#closed) return
       this.#running++ // counted from now on: idle() waits for deliveries waiting for a slot
       await this.#acquire()
       const handler = this.#handlers()[topic] as TopicHandler<unknown> | undefined
@@ -128,8 +132,25 @@ export class MemoryQueue implements Queue {
     }
   }
 
+  async #sleep(ms: number): Promise<void> {
+    const stop = new AbortController()
+    this.#sleeping.add(stop)
+    try {
+      await this.#clock.sleep(ms, stop.signal)
+    } finally {
+      this.#sleeping.delete(stop)
+    }
+  }
+
+  /**
+   * Forgets dedup ids seen at or before `cutoff`. The map is in publish order, so this stops at
+   * the first younger entry: amortized O(1) per publish however many ids are remembered.
+   */
   #forgetBefore(cutoff: number) {
-    for (const [key, seen] of this.#dedup) if (seen.at <= cutoff) this.#dedup.delete(key)
+    for (const [key, seen] of this.#dedup) {
+      if (seen.at > cutoff) break
+      this.#dedup.delete(key)
+    }
   }
 
   #wakeIdle() {
@@ -150,7 +171,8 @@ export class MemoryQueue implements Queue {
 
   /** Stops timers and waits for running deliveries; pending messages are dropped. */
   async close(): Promise<void> {
-    this.#stop.abort()
+    this.#closed = true
+    for (const stop of this.#sleeping) stop.abort()
     await Promise.allSettled([...this.#jobs])
   }
 }

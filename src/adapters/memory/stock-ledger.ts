@@ -17,7 +17,13 @@ interface Sale {
   counts: Record<LedgerState, number>
   cursor: string
   buyers: Map<string, number>
+  /** The slots (seq) each user's quota-holding reservations occupy: admission in O(1). */
+  slots: Map<string, Set<number>>
   orders: Map<string, Reservation>
+  /** Order ids in first-seen order (records are never removed): `scan` steps in O(count). */
+  ids: string[]
+  /** Pending order ids in acceptance order: `outbox` in O(pending). */
+  pending: Set<string>
   idem: Map<string, ReserveOutcome & { kind: 'accepted' }>
   /** The admission bucket: tokens left, and when it was last refilled (unset until first used). */
   bucket: { tokens: number; refilledAt: number } | null
@@ -80,12 +86,15 @@ export class MemoryStockLedger implements StockLedger {
       counts: { pending: 0, committed: 0, cancelled: 0, failed: 0 },
       cursor: '',
       buyers: new Map(),
+      slots: new Map(),
       orders: new Map(),
+      ids: [],
+      pending: new Set(),
       idem: new Map(),
       bucket: null,
     }
-    for (const r of known) {
-      sale.orders.set(r.orderId, { ...r })
+    for (const r of [...known].sort((a, b) => a.acceptedAt - b.acceptedAt)) {
+      put(sale, { ...r })
       sale.counts[r.state] += 1
       if (HOLDS_QUOTA[r.state]) sale.buyers.set(r.userId, (sale.buyers.get(r.userId) ?? 0) + 1)
     }
@@ -130,15 +139,11 @@ export class MemoryStockLedger implements StockLedger {
     sale.stock -= 1
     sale.counts.pending += 1
     // The lowest slot none of the user's reservations holds (a failed order's slot is reused).
-    const held = new Set(
-      [...sale.orders.values()]
-        .filter((r) => r.userId === input.userId && HOLDS_QUOTA[r.state])
-        .map((r) => r.seq)
-    )
+    const held = sale.slots.get(input.userId)
     let seq = 1
-    while (held.has(seq)) seq += 1
+    while (held?.has(seq)) seq += 1
     sale.buyers.set(input.userId, (sale.buyers.get(input.userId) ?? 0) + 1)
-    sale.orders.set(input.orderId, {
+    put(sale, {
       voucherId: input.voucherId,
       orderId: input.orderId,
       userId: input.userId,
@@ -170,7 +175,7 @@ export class MemoryStockLedger implements StockLedger {
     sale.counts[to] += 1
     const quota = HOLDS_QUOTA[to] - HOLDS_QUOTA[was]
     if (quota !== 0) sale.buyers.set(userId, (sale.buyers.get(userId) ?? 0) + quota)
-    sale.orders.set(orderId, {
+    put(sale, {
       voucherId,
       orderId,
       userId,
@@ -184,11 +189,14 @@ export class MemoryStockLedger implements StockLedger {
   async outbox(voucherId: string, acceptedBefore: number, limit: number): Promise<Reservation[]> {
     const sale = this.#sales.get(voucherId)
     if (!sale) return []
-    return [...sale.orders.values()]
-      .filter((r) => r.state === 'pending' && r.acceptedAt <= acceptedBefore)
-      .sort((a, b) => a.acceptedAt - b.acceptedAt)
-      .slice(0, limit)
-      .map((r) => ({ ...r }))
+    // The pending set is in acceptance order: the oldest come first, young ones are skipped.
+    const due: Reservation[] = []
+    for (const id of sale.pending) {
+      if (due.length >= limit) break
+      const r = sale.orders.get(id)!
+      if (r.acceptedAt <= acceptedBefore) due.push({ ...r })
+    }
+    return due.sort((a, b) => a.acceptedAt - b.acceptedAt)
   }
 
   async remaining(voucherId: string): Promise<number | null> {
@@ -229,12 +237,13 @@ export class MemoryStockLedger implements StockLedger {
   }
 
   async scan(voucherId: string, cursor: string, count: number) {
-    const all = [...(this.#sales.get(voucherId)?.orders.values() ?? [])]
+    const sale = this.#sales.get(voucherId)
+    const ids = sale?.ids ?? []
     const from = Number(cursor) || 0
     const to = from + count
     return {
-      next: to >= all.length ? '0' : String(to),
-      reservations: all.slice(from, to).map((r) => ({ ...r })),
+      next: to >= ids.length ? '0' : String(to),
+      reservations: ids.slice(from, to).map((id) => ({ ...sale!.orders.get(id)! })),
     }
   }
 
@@ -267,5 +276,23 @@ export class MemoryStockLedger implements StockLedger {
       for (const u of off) sale.buyers.set(u, quota.get(u) ?? 0)
     }
     return report
+  }
+}
+
+/**
+ * Stores a reservation, keeping the sale's indexes in step with its records: the first-seen
+ * order, the pending set and the users' held slots.
+ */
+function put(sale: Sale, r: Reservation): void {
+  const before = sale.orders.get(r.orderId)
+  if (!before) sale.ids.push(r.orderId)
+  sale.orders.set(r.orderId, r)
+  if (r.state === 'pending') sale.pending.add(r.orderId)
+  else sale.pending.delete(r.orderId)
+  if (before && HOLDS_QUOTA[before.state]) sale.slots.get(before.userId)?.delete(before.seq)
+  if (HOLDS_QUOTA[r.state]) {
+    const held = sale.slots.get(r.userId) ?? new Set<number>()
+    sale.slots.set(r.userId, held)
+    held.add(r.seq)
   }
 }

@@ -1,6 +1,7 @@
 import { DomainError, PermanentFailure } from '../errors.ts'
 import { isDecimalId } from '../ids.ts'
 import type { Clock } from '../ports/clock.ts'
+import type { Pacer } from '../ports/pacer.ts'
 import type { DeadLetter, Delivery, Queue } from '../ports/queue.ts'
 import type {
   LedgerState,
@@ -49,6 +50,19 @@ export interface SeckillDeps {
   policy: SeckillPolicy
   /** Live notifications of order states (absent: none are sent). */
   live?: LiveSeckill
+  /**
+   * Lets the cron jobs pause between bounded chunks (absent: they never pause — fine when no
+   * request shares the thread, e.g. a tool or a unit test).
+   */
+  pacer?: Pacer
+}
+
+/** Items a cron job handles between two pauses (publishes, orders compared; see `Pacer`). */
+export const JOB_CHUNK = 100
+
+/** Gives the event loop back between two chunks of a job's work. */
+export function pause(deps: Pick<SeckillDeps, 'pacer'>): Promise<void> {
+  return deps.pacer?.pause() ?? Promise.resolve()
 }
 
 /** What the persist message carries: everything the consumer needs, nothing secret. */
@@ -336,6 +350,8 @@ export async function cancelOverdue(
   if (!opts.repair) return { overdue: due.length, cancelled: 0 }
   let cancelled = 0
   for (const order of due) {
+    // One cancellation (a transaction and a ledger transition) per turn of the event loop.
+    await pause(deps)
     const r = await deps.orders.cancel(order.id, null, deps.clock.now())
     if (r.order?.status === 'cancelled') {
       await deps.ledger.transition(order.voucherId, order.id, 'cancelled', ['pending', 'committed'])
@@ -433,19 +449,24 @@ export async function relayOutbox(deps: SeckillDeps): Promise<{ republished: num
   const before = deps.clock.now() - deps.policy.relayAfterMs
   let republished = 0
   for (const sale of await recentSales(deps)) {
+    await pause(deps)
     const stale = await deps.ledger.outbox(sale.id, before, 500)
-    const results = await Promise.allSettled(
-      stale.map((r) =>
-        publishPersist(deps, {
-          orderId: r.orderId,
-          voucherId: r.voucherId,
-          userId: r.userId,
-          seq: r.seq,
-          acceptedAt: r.acceptedAt,
-        })
+    // Published JOB_CHUNK at a time, pausing in between: a big backlog never holds the thread.
+    for (let i = 0; i < stale.length; i += JOB_CHUNK) {
+      if (i > 0) await pause(deps)
+      const results = await Promise.allSettled(
+        stale.slice(i, i + JOB_CHUNK).map((r) =>
+          publishPersist(deps, {
+            orderId: r.orderId,
+            voucherId: r.voucherId,
+            userId: r.userId,
+            seq: r.seq,
+            acceptedAt: r.acceptedAt,
+          })
+        )
       )
-    )
-    republished += results.filter((x) => x.status === 'fulfilled').length
+      republished += results.filter((x) => x.status === 'fulfilled').length
+    }
   }
   return { republished }
 }
