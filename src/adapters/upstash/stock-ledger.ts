@@ -44,7 +44,10 @@ export interface UpstashStockLedgerOptions {
  * `sk:{v}:buyers`, `sk:{v}:orders` (order states), `sk:{v}:outbox`, `sk:{v}:idem`. Every method is
  * one script call from lua/seckill-*.lua. Beside them, `sk:o:{<orderId>}` → 'v' + voucher id (the
  * `saleOf` index, written in the reservation's pipelined request, living `retentionMs`). Order ids are stored with an 'o' prefix so no client
- * ever parses them as (lossy) JSON numbers.
+ * ever parses them as (lossy) JSON numbers. Replies are read with `Number`/`String`, so any client
+ * works; over TCP the app gives it the raw-replies one (the SDK's automatic deserialization throws and
+ * catches a SyntaxError for every non-JSON string of a reply: 'OK', 'o<id>', '' — CPU on the
+ * hot path for nothing).
  */
 export class UpstashStockLedger implements StockLedger {
   readonly #redis: Redis

@@ -81,6 +81,60 @@ export function routingKey(args: readonly string[]): string | undefined {
 
 const reconnectStrategy = (retries: number) => Math.min(50 * 2 ** retries, 1000)
 
+/** How long a command may go unanswered before it fails (node-redis's default command timeout). */
+export const COMMAND_TIMEOUT_MS = 5000
+
+/** A command that got no reply within its deadline (the caller answers 503, like a lost link). */
+export class CommandTimeoutError extends Error {
+  override name = 'TimeoutError'
+}
+
+/**
+ * Bounds every command's wait with ONE coarse timer instead of node-redis's per-command
+ * `AbortSignal.timeout` (a timer, an abort listener and a DOMException per command, a few % of the
+ * hot path's CPU): a sweep every `ms / 5` fails the commands older than `ms` (so after `ms` to
+ * `1.2 × ms`). The timer runs only while commands are pending and never keeps the process alive.
+ */
+export function withDeadline<A extends unknown[], T>(
+  send: (...args: A) => Promise<T>,
+  ms: number
+): (...args: A) => Promise<T> {
+  // Insertion order = deadline order (every entry gets the same `ms`).
+  const pending = new Set<{ at: number; reject(e: Error): void }>()
+  let timer: ReturnType<typeof setInterval> | undefined
+  const sweep = () => {
+    const now = performance.now()
+    for (const entry of pending) {
+      if (entry.at > now) break
+      pending.delete(entry)
+      entry.reject(new CommandTimeoutError(`Redis did not answer within ${ms} ms`))
+    }
+    if (pending.size === 0) {
+      clearInterval(timer)
+      timer = undefined
+    }
+  }
+  return (...args) =>
+    new Promise<T>((resolve, reject) => {
+      const entry = { at: performance.now() + ms, reject }
+      pending.add(entry)
+      if (!timer) {
+        timer = setInterval(sweep, ms / 5)
+        ;(timer as { unref?: () => void }).unref?.()
+      }
+      send(...args).then(
+        (value) => {
+          pending.delete(entry)
+          resolve(value)
+        },
+        (e: unknown) => {
+          pending.delete(entry)
+          reject(e)
+        }
+      )
+    })
+}
+
 /**
  * Connects, waiting for the first attempt only: if Redis is down we still start (and answer 503
  * while the client keeps reconnecting). Also used by the gateway stand-in.
@@ -108,16 +162,22 @@ async function connect(
   // disableOfflineQueue: while Redis is unreachable commands fail at once (→ 503) instead of
   // queueing; the client keeps reconnecting in the background.
   const socket = { reconnectStrategy, connectTimeout: 5000 }
+  // Command deadlines are ours (`withDeadline`), not node-redis's per-command timers.
+  const commandOptions = { timeout: 0 }
   if (!parsed.cluster) {
     const client = createClient({
       url: parsed.nodes[0]!,
       RESP: 2,
       disableOfflineQueue: true,
       socket,
+      commandOptions,
     })
     client.on('error', () => {}) // surfaced per command; an unhandled 'error' would crash
     await firstAttempt(client)
-    const send = (args: string[]) => client.sendCommand(args) as Promise<Reply>
+    const send = withDeadline(
+      (args: string[]) => client.sendCommand(args) as Promise<Reply>,
+      COMMAND_TIMEOUT_MS
+    )
     return {
       conn: {
         send,
@@ -134,6 +194,7 @@ async function connect(
   const cluster = createCluster({
     rootNodes: parsed.nodes.map((url) => ({ url })),
     RESP: 2,
+    commandOptions,
     defaults: {
       disableOfflineQueue: true,
       socket: { ...socket, ...(first.protocol === 'rediss:' ? { tls: true as const } : {}) },
@@ -143,13 +204,24 @@ async function connect(
   })
   cluster.on('error', () => {})
   await cluster.connect()
+  const send = withDeadline(
+    (args: string[]) => cluster.sendCommand(routingKey(args), false, args) as Promise<Reply>,
+    COMMAND_TIMEOUT_MS
+  )
+  const sendOn = withDeadline(
+    (
+      node: { sendCommand(args: string[], o: typeof commandOptions): Promise<unknown> },
+      args: string[]
+    ) => node.sendCommand(args, commandOptions) as Promise<Reply>,
+    COMMAND_TIMEOUT_MS
+  )
   return {
     conn: {
-      send: (args) => cluster.sendCommand(routingKey(args), false, args) as Promise<Reply>,
+      send,
       async sendBlock(commands) {
         const key = commands.map(routingKey).find((k) => k !== undefined) ?? ''
         const node = await cluster.getNodeClientForKey(key)
-        return Promise.allSettled(commands.map((args) => node.sendCommand(args) as Promise<Reply>))
+        return Promise.allSettled(commands.map((args) => sendOn(node, args)))
       },
     },
     close: () => cluster.close(),
