@@ -35,7 +35,13 @@ describe.skipIf(!inject('services').redis)('real Redis through the Upstash gatew
     await gateway.close()
   })
 
-  sessionContract('upstash', async (clock) => new UpstashSessionStore(redis(), clock, prefix))
+  const raw = () => createUpstashRedis({ url: gateway.url, token: gateway.token, rawReplies: true })
+  // The app gives the store the raw-replies client; a deserializing one must work too.
+  sessionContract('upstash', async (clock) => new UpstashSessionStore(raw(), clock, prefix))
+  sessionContract(
+    'upstash (deserializing client)',
+    async (clock) => new UpstashSessionStore(redis(), clock, prefix)
+  )
   loginCodesContract('upstash', async (clock) => new UpstashLoginCodes(redis(), clock, prefix))
   windowLimiterContract(
     'upstash',
@@ -71,7 +77,7 @@ describe.skipIf(!inject('services').redis)('real Redis through the Upstash gatew
 })
 
 forEachTcpTransport('auth ports', (t) => {
-  sessionContract(t.name, async (clock) => new UpstashSessionStore(t.client(), clock, t.prefix))
+  sessionContract(t.name, async (clock) => new UpstashSessionStore(t.raw(), clock, t.prefix))
   loginCodesContract(t.name, async (clock) => new UpstashLoginCodes(t.client(), clock, t.prefix))
   windowLimiterContract(
     t.name,

@@ -125,4 +125,14 @@ describe.each(appKinds(services))('HTTP edges (%s)', (kind) => {
     expect(weird).toMatch(/^HTTP\/1\.1 400 /)
     expect(weird).toContain('"code":"BAD_REQUEST"')
   })
+
+  it('an HTTP/1.1 POST without Content-Length or Transfer-Encoding reaches its route with an empty body', async () => {
+    // Such requests are marked bodyless by the Node entry and skip the body limit's stream.
+    const answer = await raw(
+      app.url,
+      'POST /auth/code HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n'
+    )
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /)
+    expect(answer).toContain('application/problem+json')
+  })
 })

@@ -34,8 +34,14 @@ describe.skipIf(!inject('services').redis)('real Redis through the Upstash gatew
     await gateway.close()
   })
 
+  const raw = () => createUpstashRedis({ url: gateway.url, token: gateway.token, rawReplies: true })
+  // The app gives the ledger the raw-replies client; a deserializing one must work too.
   stockLedgerContract(
     'upstash',
+    async (clock) => new UpstashStockLedger(raw(), clock, prefix, { retentionMs })
+  )
+  stockLedgerContract(
+    'upstash (deserializing client)',
     async (clock) => new UpstashStockLedger(redis(), clock, prefix, { retentionMs })
   )
   rateLimiterContract('upstash', async (bucket) => new UpstashRateLimiter(redis(), bucket, prefix))
@@ -136,7 +142,7 @@ describe.skipIf(!inject('services').redis)('real Redis through the Upstash gatew
 forEachTcpTransport('seckill ports', (t) => {
   stockLedgerContract(
     t.name,
-    async (clock) => new UpstashStockLedger(t.client(), clock, t.prefix, { retentionMs })
+    async (clock) => new UpstashStockLedger(t.raw(), clock, t.prefix, { retentionMs })
   )
   rateLimiterContract(
     t.name,

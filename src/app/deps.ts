@@ -285,13 +285,18 @@ export async function createContainer(
   if (clients) {
     const { redis, raw } = clients
     const prefix = config.redisKeyPrefix
+    // Sessions and the stock ledger read every purchase's replies. Over TCP they take the
+    // raw-replies client (same connection; the SDK's JSON.parse of every string reply throws and
+    // catches a SyntaxError per non-JSON string). Over REST each client auto-pipelines on its
+    // own, so they stay on the client the rate limits and ids use: one HTTP request per batch.
+    const hot = tcp ? raw : redis
     kv = {
       ids: new UpstashIds(redis, clock, prefix),
       lock: new UpstashLock(redis, clock, prefix),
-      sessions: new UpstashSessionStore(redis, clock, prefix),
+      sessions: new UpstashSessionStore(hot, clock, prefix),
       codes: new UpstashLoginCodes(redis, clock, prefix),
       limiter: new UpstashWindowLimiter(redis, clock, prefix),
-      ledger: new UpstashStockLedger(redis, clock, prefix, config.seckill),
+      ledger: new UpstashStockLedger(hot, clock, prefix, config.seckill),
       userLimiter: sk.userLimit && new UpstashRateLimiter(redis, sk.userLimit, `${prefix}sk-user:`),
       likeIndex: new UpstashLikeIndex(redis, prefix),
       followIndex: new UpstashFollowIndex(redis, prefix),

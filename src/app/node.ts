@@ -4,10 +4,12 @@
  * .data/). With the standard env vars set it uses Upstash, QStash and Neon like the Worker.
  * Migrations are applied at start.
  */
+import type { IncomingMessage } from 'node:http'
 import { type ServerType, serve } from '@hono/node-server'
 import { isMainModule } from '../adapters/system/main-module.ts'
 import type { Container } from './deps.ts'
 import { type HostOptions, listeningFields, startHost } from './host.ts'
+import { rememberBodyless } from './http/body-limit.ts'
 import { rememberSocketAddress } from './http/client-ip.ts'
 import { startCluster } from './node-cluster.ts'
 
@@ -29,8 +31,10 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve(
       {
-        fetch: (req, node: { incoming?: { socket?: { remoteAddress?: string } } }) => {
-          rememberSocketAddress(req, node.incoming?.socket?.remoteAddress)
+        fetch: (req, node: { incoming?: unknown }) => {
+          const incoming = node.incoming as IncomingMessage | undefined
+          rememberSocketAddress(req, incoming?.socket?.remoteAddress)
+          if (incoming && hasNoBody(incoming)) rememberBodyless(req)
           return host.fetch(req)
         },
         port: options.port ?? 3000,
@@ -49,6 +53,16 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
     container: host.container,
     close: () => host.close(() => closeServer(server)),
   }
+}
+
+/** HTTP/1.x: a request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112 §6.3). */
+function hasNoBody(incoming: IncomingMessage): boolean {
+  const h = incoming.headers
+  return (
+    incoming.httpVersionMajor === 1 && // (HTTP/2 frames the body without these headers)
+    h['content-length'] === undefined &&
+    h['transfer-encoding'] === undefined
+  )
 }
 
 const CLIENT_ERRORS: Record<string, [number, string, string, string]> = {

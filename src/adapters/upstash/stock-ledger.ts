@@ -46,7 +46,10 @@ export interface UpstashStockLedgerOptions {
  * admission bucket lives in `sk:{v}` itself (fields `bt`, `br`). Every method is
  * one script call from lua/seckill-*.lua. Beside them, `sk:o:{<orderId>}` → 'v' + voucher id (the
  * `saleOf` index, written in the reservation's pipelined request, living `retentionMs`). Order ids are stored with an 'o' prefix so no client
- * ever parses them as (lossy) JSON numbers.
+ * ever parses them as (lossy) JSON numbers. Replies are read with `Number`/`String`, so any client
+ * works; over TCP the app gives it the raw-replies one (the SDK's automatic deserialization throws and
+ * catches a SyntaxError for every non-JSON string of a reply: 'OK', 'o<id>', '' — CPU on the
+ * hot path for nothing).
  */
 export class UpstashStockLedger implements StockLedger {
   readonly #redis: Redis

@@ -90,6 +90,60 @@ export function routingKey(args: readonly string[]): string | undefined {
 
 const reconnectStrategy = (retries: number) => Math.min(50 * 2 ** retries, 1000)
 
+/** How long a command may go unanswered before it fails (node-redis's default command timeout). */
+export const COMMAND_TIMEOUT_MS = 5000
+
+/** A command that got no reply within its deadline (the caller answers 503, like a lost link). */
+export class CommandTimeoutError extends Error {
+  override name = 'TimeoutError'
+}
+
+/**
+ * Bounds every command's wait with ONE coarse timer instead of node-redis's per-command
+ * `AbortSignal.timeout` (a timer, an abort listener and a DOMException per command, a few % of the
+ * hot path's CPU): a sweep every `ms / 5` fails the commands older than `ms` (so after `ms` to
+ * `1.2 × ms`). The timer runs only while commands are pending and never keeps the process alive.
+ */
+export function withDeadline<A extends unknown[], T>(
+  send: (...args: A) => Promise<T>,
+  ms: number
+): (...args: A) => Promise<T> {
+  // Insertion order = deadline order (every entry gets the same `ms`).
+  const pending = new Set<{ at: number; reject(e: Error): void }>()
+  let timer: ReturnType<typeof setInterval> | undefined
+  const sweep = () => {
+    const now = performance.now()
+    for (const entry of pending) {
+      if (entry.at > now) break
+      pending.delete(entry)
+      entry.reject(new CommandTimeoutError(`Redis did not answer within ${ms} ms`))
+    }
+    if (pending.size === 0) {
+      clearInterval(timer)
+      timer = undefined
+    }
+  }
+  return (...args) =>
+    new Promise<T>((resolve, reject) => {
+      const entry = { at: performance.now() + ms, reject }
+      pending.add(entry)
+      if (!timer) {
+        timer = setInterval(sweep, ms / 5)
+        ;(timer as { unref?: () => void }).unref?.()
+      }
+      send(...args).then(
+        (value) => {
+          pending.delete(entry)
+          resolve(value)
+        },
+        (e: unknown) => {
+          pending.delete(entry)
+          reject(e)
+        }
+      )
+    })
+}
+
 /**
  * Connects, waiting for the first attempt only: if Redis is down we still start (and answer 503
  * while the client keeps reconnecting). Also used by the gateway stand-in.
@@ -118,16 +172,22 @@ async function connect(
   // disableOfflineQueue: while Redis is unreachable commands fail at once (→ 503) instead of
   // queueing; the client keeps reconnecting in the background.
   const socket = { reconnectStrategy, connectTimeout: 5000 }
+  // Command deadlines are ours (`withDeadline`), not node-redis's per-command timers.
+  const commandOptions = { timeout: 0 }
   if (!parsed.cluster) {
     const client = createClient({
       url: parsed.nodes[0]!,
       RESP: 2,
       disableOfflineQueue: true,
       socket,
+      commandOptions,
     })
     client.on('error', () => {}) // surfaced per command; an unhandled 'error' would crash
     await firstAttempt(client)
-    const send = (args: string[]) => client.sendCommand(args) as Promise<Reply>
+    const send = withDeadline(
+      (args: string[]) => client.sendCommand(args) as Promise<Reply>,
+      COMMAND_TIMEOUT_MS
+    )
     return {
       conn: { send, transaction: (commands) => transactionOn(send, commands) },
       close: async () => {
@@ -140,6 +200,7 @@ async function connect(
   const cluster = createCluster({
     rootNodes: parsed.nodes.map((url) => ({ url })),
     RESP: 2,
+    commandOptions,
     defaults: {
       disableOfflineQueue: true,
       socket: { ...socket, ...(first.protocol === 'rediss:' ? { tls: true as const } : {}) },
@@ -151,28 +212,31 @@ async function connect(
   await cluster.connect()
   // node-redis follows MOVED (refreshing its slot map) and ASK (ASKING + the command, one chain)
   // for single commands and for MULTI/EXEC; TRYAGAIN is ours to retry (see `retryTryAgain`).
-  const sendOnce = (args: string[]) =>
-    cluster.sendCommand(routingKey(args), false, args) as Promise<Reply>
+  // Its per-command timers are off (`commandOptions`): one deadline sweep covers every call.
+  const sendOnce = withDeadline(
+    (args: string[]) => cluster.sendCommand(routingKey(args), false, args) as Promise<Reply>,
+    COMMAND_TIMEOUT_MS
+  )
   // The hot path stays one promise; only a TRYAGAIN enters the retry loop.
   const send = (args: string[]) =>
     sendOnce(args).catch((e: unknown) =>
       isTryAgain(e) ? retryTryAgain(() => sendOnce(args), tryAgainMs) : Promise.reject(e)
     )
+  const execOnce = withDeadline(async (commands: string[][]): Promise<Reply> => {
+    const multi = cluster.multi(commands.map(routingKey).find((k) => k !== undefined))
+    for (const args of commands) multi.addCommand(undefined, false, args)
+    try {
+      return (await multi.exec()) as unknown as Reply
+    } catch (e) {
+      // EXEC ran; some commands failed at run time: keep their replies, as on one node.
+      if (e instanceof MultiErrorReply) return e.replies as Reply[]
+      throw e
+    }
+  }, COMMAND_TIMEOUT_MS)
   return {
     conn: {
       send,
-      transaction: (commands) =>
-        retryTryAgain(async () => {
-          const multi = cluster.multi(commands.map(routingKey).find((k) => k !== undefined))
-          for (const args of commands) multi.addCommand(undefined, false, args)
-          try {
-            return (await multi.exec()) as unknown as Reply
-          } catch (e) {
-            // EXEC ran; some commands failed at run time: keep their replies, as on one node.
-            if (e instanceof MultiErrorReply) return e.replies as Reply[]
-            throw e
-          }
-        }, tryAgainMs),
+      transaction: (commands) => retryTryAgain(() => execOnce(commands), tryAgainMs),
     },
     close: () => cluster.close(),
   }

@@ -8,8 +8,21 @@ export const JSON_BODY_LIMIT = 64 * 1024
 /** Largest queue delivery / failure callback (QStash's own message limit is 1 MB, base64 grows it). */
 export const QUEUE_BODY_LIMIT = 2 * 1024 * 1024
 
-const limited = (maxSize: number) =>
-  bodyLimit({
+/**
+ * Requests the server knows carry no body (Node: an HTTP/1.x request with neither Content-Length
+ * nor Transfer-Encoding, RFC 9112 §6.3). Asking a Node request for its `body` builds the whole
+ * WHATWG Request and a stream around the socket, which hono's bodyLimit does for every request:
+ * the most expensive step of a bodyless POST (the flash-sale purchase).
+ */
+const bodyless = new WeakSet<Request>()
+
+/** Node entry: `request` has no body (see `bodyless`). */
+export function rememberBodyless(request: Request): void {
+  bodyless.add(request)
+}
+
+const limited = (maxSize: number) => {
+  const limit = bodyLimit({
     maxSize,
     // The unread rest of the body is still on the wire: close the connection after answering so
     // the client does not reuse it.
@@ -23,6 +36,19 @@ const limited = (maxSize: number) =>
         { connection: 'close' }
       ),
   })
+  // hono's own decisions, taken without materializing the request body where the headers decide:
+  // GET/HEAD have no body; a Content-Length without Transfer-Encoding is compared as declared.
+  const handle: MiddlewareHandler<AppEnv> = (c, next) => {
+    const method = c.req.method
+    if (method === 'GET' || method === 'HEAD' || bodyless.has(c.req.raw)) return next()
+    const length = c.req.header('content-length')
+    if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
+      return Number.parseInt(length || '0', 10) > maxSize ? limit(c, next) : next()
+    }
+    return limit(c, next)
+  }
+  return handle
+}
 
 const jsonLimit = limited(JSON_BODY_LIMIT)
 const queueLimit = limited(QUEUE_BODY_LIMIT)
