@@ -44,6 +44,8 @@ describe('REDIS_URL parsing', () => {
     expect(routingKey(['EVAL_RO', 'return 1', '0'])).toBeUndefined()
     expect(routingKey(['SCRIPT', 'LOAD', 'return 1'])).toBeUndefined()
     expect(routingKey(['PING'])).toBeUndefined()
+    // one channel, one node: its messages keep their order on a cluster
+    expect(routingKey(['PUBLISH', 'ev:o:1', 'paid'])).toBe('ev:o:1')
     expect(routingKey(['ZADD', 'feed:{7}', '1', 'x'])).toBe('feed:{7}')
   })
 })

@@ -73,10 +73,12 @@ export function broadcastContract(name: string, make: () => Promise<BroadcastHar
       const here = recorder()
       const there = recorder()
       open.push(await a.subscribe(ch, here.listener), await b.subscribe(ch, there.listener))
-      for (const m of ['1', '2', '{"x":"a,b"}']) await a.publish(ch, m)
-      await Promise.all([here.until(3), there.until(3)])
-      expect(here.got).toEqual(['1', '2', '{"x":"a,b"}'])
-      expect(there.got).toEqual(['1', '2', '{"x":"a,b"}'])
+      // Enough messages that a transport spreading one channel over several nodes would reorder.
+      const sent = [...Array.from({ length: 30 }, (_, i) => String(i)), '{"x":"a,b"}']
+      for (const m of sent) await a.publish(ch, m)
+      await Promise.all([here.until(sent.length), there.until(sent.length)])
+      expect(here.got).toEqual(sent)
+      expect(there.got).toEqual(sent)
     })
 
     it('keeps channels apart and stops delivering to a closed subscription', async () => {

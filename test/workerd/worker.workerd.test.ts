@@ -97,7 +97,9 @@ describe.skipIf(!inject('workerdReady'))('Worker in workerd on the stand-ins', (
       expect((await paid.json()).status).toBe('paid')
       const before = await delivered('orders.timeout')
       await control('/qstash/advance?ms=960000') // 16 minutes: past ORDER_PAY_TIMEOUT (15m)
-      expect(await delivered('orders.timeout')).toBe(before + 100)
+      // At least this sale's 100 (the stand-ins are shared: another file's orders may fall due in
+      // the same advance); the statuses below are this sale's own.
+      expect(await delivered('orders.timeout')).toBeGreaterThanOrEqual(before + 100)
       const statuses = await sql<{ status: string; n: number }>(
         'select status, count(*)::int as n from voucher_orders where voucher_id = $1 group by status',
         [saleId]

@@ -73,9 +73,13 @@ export function parseRedisUrl(url: string, cluster = false): ParsedRedisUrl {
 }
 
 // Commands whose first argument is not a key (routed to any node on a cluster).
+// PUBLISH is not here: it reaches every node's subscribers from any node, but only messages sent
+// through ONE node keep their order (two nodes forward over separate bus links), so it is routed by
+// its channel — one channel's events (an order's states) arrive in the order they were published
+// (node-redis itself would pick any node: see `connect`).
 const KEYLESS = new Set([
   ...['ping', 'echo', 'script', 'time', 'info', 'dbsize', 'function', 'command', 'client'],
-  ...['config', 'cluster', 'randomkey', 'keys', 'scan', 'publish', 'flushall', 'flushdb'],
+  ...['config', 'cluster', 'randomkey', 'keys', 'scan', 'flushall', 'flushdb'],
 ])
 
 /** The key a command is routed by on a cluster (undefined: any node). */
@@ -213,10 +217,15 @@ async function connect(
   // node-redis follows MOVED (refreshing its slot map) and ASK (ASKING + the command, one chain)
   // for single commands and for MULTI/EXEC; TRYAGAIN is ours to retry (see `retryTryAgain`).
   // Its per-command timers are off (`commandOptions`): one deadline sweep covers every call.
-  const sendOnce = withDeadline(
-    (args: string[]) => cluster.sendCommand(routingKey(args), false, args) as Promise<Reply>,
-    COMMAND_TIMEOUT_MS
-  )
+  const sendOnce = withDeadline(async (args: string[]): Promise<Reply> => {
+    // node-redis sends PUBLISH (keyless in its command table) to any node, whatever key it is
+    // given: one channel is pinned to the node of its slot instead (see KEYLESS).
+    if (args[0]!.toLowerCase() === 'publish') {
+      const node = await cluster.getNodeClientForKey(args[1]!)
+      return (await node.sendCommand(args, commandOptions)) as Reply
+    }
+    return (await cluster.sendCommand(routingKey(args), false, args)) as Reply
+  }, COMMAND_TIMEOUT_MS)
   // The hot path stays one promise; only a TRYAGAIN enters the retry loop.
   const send = (args: string[]) =>
     sendOnce(args).catch((e: unknown) =>
