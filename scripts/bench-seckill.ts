@@ -62,10 +62,10 @@ const PEER = argv.includes('--peer')
 const env = process.env
 const num = (name: string, full: number, quick: number) =>
   Number(env[name] ?? (QUICK ? quick : full))
-const BUYERS = num('BENCH_BUYERS', 100_000, 3000)
-const STOCK = num('BENCH_STOCK', 1000, 30)
-const ACCEPTED = num('BENCH_ACCEPTED', 20_000, 1500)
-const WARMUP = QUICK ? 200 : 2000
+const BUYERS = num('BENCH_BUYERS', 100_000, 1000)
+const STOCK = num('BENCH_STOCK', 1000, 20)
+const ACCEPTED = num('BENCH_ACCEPTED', 20_000, 300)
+const WARMUP = QUICK ? 100 : 2000
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 50)
 const ROUNDS = Number(option(argv, '--rounds') ?? (PEER ? 3 : 1))
 const WORKERS = Number(option(argv, '--workers') ?? 2)
@@ -201,7 +201,7 @@ async function baselinePhase(): Promise<Row[]> {
           })
           const cpu = perRequest(cpuDelta(before, await snapshot(parties)), result.requests)
           const left = Number(await redis.hGet(keys[0]!, 'stock'))
-          const buyers = await redis.hLen(keys[1]!)
+          const orders = await redis.hLen(keys[2]!)
           const sold = Math.min(shape.stock - 1, shape.buyers)
           return {
             phase: 'baseline',
@@ -211,8 +211,8 @@ async function baselinePhase(): Promise<Row[]> {
             cpuAll: cpu,
             checks: {
               'accepted == min(stock, buyers)': (result.codes['202'] ?? 0) === sold,
-              'Redis: stock left and buyers match (+ the warm-up buyer)':
-                left === shape.stock - 1 - sold && buyers === sold + 1,
+              'Redis: stock left and orders match (+ the warm-up order)':
+                left === shape.stock - 1 - sold && orders === sold + 1,
             },
           }
         } finally {

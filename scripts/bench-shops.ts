@@ -15,10 +15,11 @@
  * hello route then `GET /shops/1`, each ratio taken against the hello of the same process.
  *
  * Every party runs in a process of its own: the app, the stand-ins (scripts/bench/stack-child.ts:
- * gateway, Neon proxy, QStash), the load generator (autocannon, scripts/bench/load-child.ts). A
- * target: one request to check it and take its body, an untimed warm-up, then the timed run (≥ 10 s
- * by default, on the load child's own clock) with CPU time per party read from /proc around it
- * (app, stand-ins, redis-server, the database's Postgres backends). Afterwards: every answer 200,
+ * gateway, Neon proxy, QStash), the load generator (autocannon, scripts/bench/load-child.ts). Per
+ * target: one request to check it and take its body; an untimed warm-up (of both targets before
+ * either is timed); then the timed run (≥ 10 s by default, on the load child's own clock) with CPU
+ * time per party read from /proc around it (app, stand-ins, redis-server, the database's Postgres
+ * backends). Afterwards: every answer 200,
  * no socket errors, every body equal to the first (and, for the shop, the same in both processes).
  * With --rounds N the targets alternate N times per process and each figure is the median.
  * The goal of issue 11 is printed last: Redis hit with the L1 off on TCP ≥ 40 % of hello.
