@@ -1,214 +1,142 @@
 /**
- * `npm run bench:seckill [-- --quick] [-- --phases baseline,embedded,tcp,rest]`: the flash-sale
- * hot path, POST /vouchers/{id}/seckill with distinct logged-in buyers, phase by phase:
+ * `npm run bench:seckill [-- --quick] [-- --peer] [-- --phases baseline,embedded,tcp,rest,cluster]
+ * [-- --rounds N] [-- --workers N]`: the flash-sale hot path, POST /vouchers/{id}/seckill with
+ * distinct logged-in buyers, phase by phase:
  *
  *   baseline  the same lua/seckill-reserve.lua behind a bare node:http handler on a direct TCP
  *             Redis client (scripts/bench-baseline-server.ts): no session, limit, queue or DB
  *   embedded  the app with its embedded defaults (in-memory Redis and queue, PGlite)
  *   tcp       the app on Redis over TCP (REDIS_URL), Postgres over TCP (pg) and the QStash stand-in
  *   rest      the app on the REST/WebSocket stand-ins (Upstash gateway, Neon proxy) and QStash
+ *   cluster   as tcp, on every core: the node:cluster primary with --workers (2) workers, as
+ *             `npm start` runs with WEB_CONCURRENCY (scripts/bench/cluster-child.ts); users,
+ *             sessions and audits go through a single app process on the same Redis and database
  *
  * and two load shapes: "most refused" (BENCH_BUYERS buyers, stock BENCH_STOCK) and "all accepted"
- * (stock = buyers). Every party runs in a process of its own: the app, the stand-ins, the load
- * generator (autocannon, scripts/bench/load-child.ts). Each phase: untimed set-up (users and
- * sessions through the app's own adapters) and warm-up (a separate sale), then the timed run on
- * the load child's own clock (every buyer once), CPU time per party read from /proc around it
- * (app, stand-ins, redis-server, the database's Postgres backends), then the invariants once every
- * order is persisted: accepted = min(stock, buyers); orders in Postgres = accepted, nobody twice;
- * Redis stock = Postgres stock = stock - sold.
+ * (stock = buyers); --peer instead runs the load of the peer's table in issue 11 (4,000 distinct
+ * buyers, stock 1,000, medians of 3 rounds). Every party runs in a process of its own: the app,
+ * the stand-ins, the load generator (autocannon, scripts/bench/load-child.ts). Each phase: untimed
+ * set-up (users and sessions through the app's own adapters) and warm-up (a separate sale), then
+ * per round a fresh sale and the timed run on the load child's own clock (every buyer once). CPU
+ * time per party is read from /proc (app — the primary and its workers for cluster —, stand-ins,
+ * redis-server, the database's Postgres backends) twice: when the load ends ("during load") and
+ * once every accepted order is persisted ("with persistence": the queue deliveries and inserts
+ * that finish after the load). Then the invariants: accepted = min(stock, buyers); orders in
+ * Postgres = accepted, nobody twice; Redis stock = Postgres stock = stock - sold. With several
+ * rounds each figure is the median of the rounds. The issue's goals are printed as PASS/FAIL last.
  *
  * --quick: small shapes for a smoke run (numbers meaningless). Redis and Postgres are the local
  * shared ones: their CPU includes whatever else runs on them.
  * Env: BENCH_BUYERS (100000), BENCH_STOCK (1000), BENCH_ACCEPTED (20000), BENCH_CONNECTIONS (50),
  *      REDIS_URL (redis://127.0.0.1:6379), PG_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres).
  */
-import { type ChildProcess, fork } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import pg from 'pg'
 import { createClient } from 'redis'
 import { randomToken } from '../src/adapters/system/random.ts'
 import { freePort } from '../test/harness/net.ts'
+import {
+  type Child,
+  childrenOf,
+  cleanRedis,
+  cpuDelta,
+  cpuText,
+  goal,
+  type Load,
+  load,
+  median,
+  option,
+  type Parties,
+  postgresPids,
+  redisServerPid,
+  redisUrl,
+  type Snapshot,
+  snapshot,
+  startChild,
+  startStandIns,
+  transportEnv,
+  withDatabase,
+} from './bench/common.ts'
 
 const argv = process.argv.slice(2)
 const QUICK = argv.includes('--quick')
+const PEER = argv.includes('--peer')
 const env = process.env
 const num = (name: string, full: number, quick: number) =>
   Number(env[name] ?? (QUICK ? quick : full))
-const BUYERS = num('BENCH_BUYERS', 100_000, 3000)
-const STOCK = num('BENCH_STOCK', 1000, 30)
-const ACCEPTED = num('BENCH_ACCEPTED', 20_000, 1500)
-const WARMUP = QUICK ? 200 : 2000
+const BUYERS = num('BENCH_BUYERS', 100_000, 1000)
+const STOCK = num('BENCH_STOCK', 1000, 20)
+const ACCEPTED = num('BENCH_ACCEPTED', 20_000, 300)
+const WARMUP = QUICK ? 100 : 2000
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 50)
-const redisUrl = env.REDIS_URL ?? 'redis://127.0.0.1:6379'
-const adminUrl = env.PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
-const phasesArg = argv.includes('--phases') ? argv[argv.indexOf('--phases') + 1]! : ''
-const PHASES = (phasesArg || 'baseline,embedded,tcp,rest').split(',')
+const ROUNDS = Number(option(argv, '--rounds') ?? (PEER ? 3 : 1))
+const WORKERS = Number(option(argv, '--workers') ?? 2)
+const PHASES = (option(argv, '--phases') || 'baseline,embedded,tcp,rest,cluster').split(',')
 const ADMIN = randomToken(24)
 const run = `${Date.now()}`
-const CLK_TCK = 100
+/** The peer's figure on this machine (issue 11): the both-cores goal. */
+const PEER_RPS = 2836
 
 interface Shape {
   name: string
   buyers: number
   stock: number
 }
-const SHAPES: Shape[] = [
-  { name: 'most refused', buyers: BUYERS, stock: STOCK },
-  { name: 'all accepted', buyers: ACCEPTED, stock: ACCEPTED },
-]
+const SHAPES: Shape[] = PEER
+  ? [{ name: 'peer 4k/1k', buyers: QUICK ? 1000 : 4000, stock: QUICK ? 250 : 1000 }]
+  : [
+      { name: 'most refused', buyers: BUYERS, stock: STOCK },
+      { name: 'all accepted', buyers: ACCEPTED, stock: ACCEPTED },
+    ]
 
-interface Load {
-  seconds: number
-  requests: number
-  errors: number
-  codes: Record<string, number>
-  p50: number
-  p99: number
-  max: number
-}
 interface Row {
-  phase: string
+  phase: Phase
   shape: string
   load: Load
+  /** CPU ms per request by party, while the load ran. */
   cpu: Record<string, number>
+  /** CPU ms per request by party, until every accepted order was persisted. */
+  cpuAll: Record<string, number>
   checks: Record<string, boolean>
 }
 
-// ---- processes ------------------------------------------------------------------------------
-
-interface Child {
-  proc: ChildProcess
-  pid: number
-  ready: unknown
-  call<T>(msg: Record<string, unknown>): Promise<T>
-  stop(): Promise<void>
+type Phase = 'baseline' | 'embedded' | 'tcp' | 'rest' | 'cluster'
+const LABELS: Record<Phase, string> = {
+  baseline: 'baseline (bare Lua, TCP)',
+  embedded: 'app embedded',
+  tcp: 'app on TCP Redis + PG',
+  rest: 'app on REST/WS stand-ins',
+  cluster: `app on TCP, ${WORKERS} workers`,
 }
 
-async function startChild(script: string, childEnv: Record<string, string>): Promise<Child> {
-  // The caller's REDIS_URL / DATABASE_URL must not leak into a phase that does not set them.
-  const base = { ...process.env, REDIS_URL: '', DATABASE_URL: '' }
-  const proc = fork(script, [], { env: { ...base, ...childEnv }, stdio: 'inherit' })
-  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>()
-  let next = 0
-  const first = await new Promise<{ ready: unknown; pid: number }>((resolve, reject) => {
-    proc.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)))
-    proc.once('message', (m) => resolve(m as { ready: unknown; pid: number }))
-  })
-  proc.on('message', (m: { id?: number; result?: unknown; error?: string }) => {
-    if (m.id === undefined) return
-    const p = pending.get(m.id)
-    pending.delete(m.id)
-    if (m.error) p?.reject(new Error(m.error))
-    else p?.resolve(m.result)
-  })
+const perRequest = (cpu: Record<string, number>, requests: number) =>
+  Object.fromEntries(Object.entries(cpu).map(([p, ms]) => [p, ms / requests]))
+
+/** Runs `round` ROUNDS times and folds the rows into one: the median of every figure. */
+async function rounds(roundOnce: (round: number) => Promise<Row>): Promise<Row> {
+  const rows: Row[] = []
+  for (let i = 0; i < ROUNDS; i++) rows.push(await roundOnce(i))
+  if (rows.length === 1) return rows[0]!
+  const rps = (r: Row) => r.load.requests / r.load.seconds
+  const mid = [...rows].sort((a, b) => rps(a) - rps(b))[Math.floor(rows.length / 2)]!
+  const med = (pick: (r: Row) => number) => median(rows.map(pick))
+  const cpuMedian = (key: 'cpu' | 'cpuAll') =>
+    Object.fromEntries(Object.keys(mid[key]).map((p) => [p, med((r) => r[key][p] ?? 0)]))
   return {
-    proc,
-    pid: first.pid,
-    ready: first.ready,
-    call: <T>(msg: Record<string, unknown>) =>
-      new Promise<T>((resolve, reject) => {
-        const id = next++
-        pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
-        proc.send({ ...msg, id })
-      }),
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return
-      const exited = new Promise((r) => proc.once('exit', r))
-      proc.disconnect()
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000)
-      await exited
-      clearTimeout(timer)
+    ...mid,
+    load: {
+      ...mid.load,
+      p50: med((r) => r.load.p50),
+      p99: med((r) => r.load.p99),
+      max: med((r) => r.load.max),
     },
-  }
-}
-
-/** Runs one load in its own process; resolves with its measurements. */
-async function load(url: string, header: string, values: string[]): Promise<Load> {
-  const proc = fork('scripts/bench/load-child.ts', [], { stdio: 'inherit' })
-  const result = new Promise<Load>((resolve, reject) => {
-    proc.once('message', (m) => resolve(m as Load))
-    proc.once('exit', (code) => reject(new Error(`load generator exited with ${code}`)))
-  })
-  proc.send({ url, header, values, connections: CONNECTIONS })
-  const out = await result
-  await new Promise((r) => (proc.exitCode === null ? proc.once('exit', r) : r(null)))
-  return out
-}
-
-// ---- CPU time from /proc --------------------------------------------------------------------
-
-function cpuMsOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK
-  } catch {
-    return 0 // the process is gone
-  }
-}
-
-/** Parties → their pids, re-read at each snapshot (Postgres backends come and go). */
-type Parties = Record<string, () => Promise<number[]>>
-
-async function snapshot(parties: Parties): Promise<Map<string, Map<number, number>>> {
-  const out = new Map<string, Map<number, number>>()
-  for (const [name, pids] of Object.entries(parties)) {
-    out.set(name, new Map((await pids()).map((pid) => [pid, cpuMsOf(pid)])))
-  }
-  return out
-}
-
-/** CPU ms per party between two snapshots (processes present in both). */
-function cpuDelta(
-  before: Map<string, Map<number, number>>,
-  after: Map<string, Map<number, number>>
-): Record<string, number> {
-  const out: Record<string, number> = {}
-  for (const [name, pids] of after) {
-    let ms = 0
-    for (const [pid, t] of pids) ms += t - (before.get(name)?.get(pid) ?? t)
-    out[name] = ms
-  }
-  return out
-}
-
-async function redisServerPid(): Promise<number> {
-  const redis = createClient({ url: redisUrl })
-  await redis.connect()
-  const info = await redis.info('server')
-  await redis.quit()
-  return Number(/process_id:(\d+)/.exec(info)?.[1] ?? 0)
-}
-
-async function postgresPids(database: string): Promise<number[]> {
-  const admin = new pg.Client({ connectionString: adminUrl })
-  await admin.connect()
-  try {
-    const { rows } = await admin.query('select pid from pg_stat_activity where datname = $1', [
-      database,
-    ])
-    return rows.map((r: { pid: number }) => r.pid)
-  } finally {
-    await admin.end()
+    cpu: cpuMedian('cpu'),
+    cpuAll: cpuMedian('cpuAll'),
+    checks: Object.fromEntries(
+      Object.keys(mid.checks).map((c) => [c, rows.every((r) => r.checks[c])])
+    ),
   }
 }
 
 // ---- set-up helpers -------------------------------------------------------------------------
-
-async function withDatabase<T>(work: (url: string, name: string) => Promise<T>): Promise<T> {
-  const name = `bench_${run}_${Math.floor(Math.random() * 1e6)}`
-  const admin = new pg.Client({ connectionString: adminUrl })
-  await admin.connect()
-  await admin.query(`create database ${name}`)
-  const url = new URL(adminUrl)
-  url.pathname = `/${name}`
-  try {
-    return await work(url.toString(), name)
-  } finally {
-    await admin.query(`drop database if exists ${name} with (force)`)
-    await admin.end()
-  }
-}
 
 async function createSale(base: string, stock: number): Promise<string> {
   const now = Date.now()
@@ -229,15 +157,6 @@ async function createSale(base: string, stock: number): Promise<string> {
   return ((await res.json()) as { id: string }).id
 }
 
-async function cleanRedis(prefix: string) {
-  const redis = createClient({ url: redisUrl })
-  await redis.connect()
-  for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
-    if (keys.length) await redis.unlink(keys)
-  }
-  await redis.quit()
-}
-
 // ---- phases ---------------------------------------------------------------------------------
 
 async function baselinePhase(): Promise<Row[]> {
@@ -247,54 +166,60 @@ async function baselinePhase(): Promise<Row[]> {
   await redis.connect()
   try {
     for (const shape of SHAPES) {
-      const keys = ['', ':buyers', ':orders', ':outbox', ':idem'].map(
-        (s) => `${prefix}sk:{${shape.stock}}${s}`
-      )
-      const now = Date.now()
-      await redis.hSet(keys[0]!, {
-        stock: shape.stock,
-        initial: shape.stock,
-        begin: now - 60_000,
-        end: now + 3_600_000,
-        limit: 1,
-      })
-      const server = await startChild('scripts/bench-baseline-server.ts', {
-        REDIS_URL: redisUrl,
-        BASELINE_KEYS: keys.join(','),
-      })
-      try {
-        const url = `http://127.0.0.1:${server.ready}/seckill`
-        const users = Array.from({ length: shape.buyers }, (_, i) => String(i + 1))
-        // Warm-up (connections, script cache): one user asking WARMUP times buys one unit.
-        await load(
-          url,
-          'x-user',
-          Array.from({ length: WARMUP }, () => 'warm-up')
+      const row = await rounds(async (round) => {
+        const keys = ['', ':buyers', ':orders', ':outbox', ':idem'].map(
+          (s) => `${prefix}sk:{${shape.stock}r${round}}${s}`
         )
-        const parties: Parties = {
-          app: async () => [server.pid],
-          redis: async () => [await redisServerPid()],
-        }
-        const before = await snapshot(parties)
-        const result = await load(url, 'x-user', users)
-        const cpu = cpuDelta(before, await snapshot(parties))
-        const left = Number(await redis.hGet(keys[0]!, 'stock'))
-        const buyers = await redis.hLen(keys[1]!)
-        const sold = Math.min(shape.stock - 1, shape.buyers)
-        rows.push({
-          phase: 'baseline (bare Lua, TCP)',
-          shape: shape.name,
-          load: result,
-          cpu,
-          checks: {
-            'accepted == min(stock, buyers)': (result.codes['202'] ?? 0) === sold,
-            'Redis: stock left and buyers match (+ the warm-up buyer)':
-              left === shape.stock - 1 - sold && buyers === sold + 1,
-          },
+        const now = Date.now()
+        await redis.hSet(keys[0]!, {
+          stock: shape.stock,
+          initial: shape.stock,
+          begin: now - 60_000,
+          end: now + 3_600_000,
+          limit: 1,
         })
-      } finally {
-        await server.stop()
-      }
+        const server = await startChild('scripts/bench-baseline-server.ts', {
+          REDIS_URL: redisUrl,
+          BASELINE_KEYS: keys.join(','),
+        })
+        try {
+          const url = `http://127.0.0.1:${server.ready}/seckill`
+          const users = Array.from({ length: shape.buyers }, (_, i) => String(i + 1))
+          // Warm-up (connections, script cache): one user asking WARMUP times buys one unit.
+          const warmUp = Array.from({ length: WARMUP }, () => 'warm-up')
+          await load({ url, connections: CONNECTIONS, header: 'x-user', values: warmUp })
+          const parties: Parties = {
+            app: async () => [server.pid],
+            redis: async () => [await redisServerPid()],
+          }
+          const before = await snapshot(parties)
+          const result = await load({
+            url,
+            connections: CONNECTIONS,
+            header: 'x-user',
+            values: users,
+          })
+          const cpu = perRequest(cpuDelta(before, await snapshot(parties)), result.requests)
+          const left = Number(await redis.hGet(keys[0]!, 'stock'))
+          const orders = await redis.hLen(keys[2]!)
+          const sold = Math.min(shape.stock - 1, shape.buyers)
+          return {
+            phase: 'baseline',
+            shape: shape.name,
+            load: result,
+            cpu,
+            cpuAll: cpu,
+            checks: {
+              'accepted == min(stock, buyers)': (result.codes['202'] ?? 0) === sold,
+              'Redis: stock left and orders match (+ the warm-up order)':
+                left === shape.stock - 1 - sold && orders === sold + 1,
+            },
+          }
+        } finally {
+          await server.stop()
+        }
+      })
+      rows.push(row)
     }
   } finally {
     await redis.quit()
@@ -303,17 +228,12 @@ async function baselinePhase(): Promise<Row[]> {
   return rows
 }
 
-type AppPhase = 'embedded' | 'tcp' | 'rest'
-const LABELS: Record<AppPhase, string> = {
-  embedded: 'app embedded',
-  tcp: 'app on TCP Redis + PG',
-  rest: 'app on REST/WS stand-ins',
-}
-
-async function appPhase(kind: AppPhase, databaseUrl?: string, database?: string): Promise<Row[]> {
+async function appPhase(kind: Exclude<Phase, 'baseline'>, databaseUrl?: string, database?: string) {
   const prefix = `bench:${run}:${kind}:`
   const port = await freePort()
-  const base = `http://127.0.0.1:${port}`
+  // cluster: the workers serve on `port`; the app-child beside them (set-up, audits) on its own.
+  const clusterPort = kind === 'cluster' ? await freePort() : port
+  const base = `http://127.0.0.1:${clusterPort}`
   let stack: Child | undefined
   let appEnv: Record<string, string> = {
     PORT: String(port),
@@ -328,31 +248,32 @@ async function appPhase(kind: AppPhase, databaseUrl?: string, database?: string)
     REDIS_KEY_PREFIX: prefix,
   }
   if (kind !== 'embedded') {
-    stack = await startChild('scripts/bench/stack-child.ts', {
-      BENCH_REDIS_URL: redisUrl,
-      BENCH_DATABASE_URL: databaseUrl!,
-    })
-    const stackEnv = stack.ready as Record<string, string>
-    if (kind === 'rest') appEnv = { ...appEnv, ...stackEnv }
-    else {
-      const { QSTASH_URL, QSTASH_TOKEN, QSTASH_CURRENT_SIGNING_KEY, QSTASH_NEXT_SIGNING_KEY } =
-        stackEnv
-      appEnv = {
-        ...appEnv,
-        ...{ QSTASH_URL, QSTASH_TOKEN, QSTASH_CURRENT_SIGNING_KEY, QSTASH_NEXT_SIGNING_KEY },
-        REDIS_URL: redisUrl,
-        DATABASE_URL: databaseUrl!,
-      } as Record<string, string>
+    stack = await startStandIns(databaseUrl!)
+    const rest = kind === 'rest' ? 'rest' : 'tcp'
+    appEnv = {
+      ...appEnv,
+      ...transportEnv(rest, stack.ready as Record<string, string>, databaseUrl!),
     }
   }
-  const app = await startChild('scripts/bench/app-child.ts', appEnv)
+  let app: Child | undefined
+  let workers: Child | undefined
   const rows: Row[] = []
   try {
+    app = await startChild('scripts/bench/app-child.ts', appEnv)
+    if (kind === 'cluster') {
+      workers = await startChild('scripts/bench/cluster-child.ts', {
+        ...appEnv,
+        PORT: String(clusterPort),
+        WEB_CONCURRENCY: String(WORKERS),
+      })
+    }
+    const helper = app // (narrowed for the closures below)
+    const cluster = workers
     const most = Math.max(...SHAPES.map((s) => s.buyers))
-    const tokens = await app.call<string[]>({ op: 'mint', from: 0, n: most + WARMUP })
+    const tokens = await helper.call<string[]>({ op: 'mint', from: 0, n: most + WARMUP })
     const warmTokens = tokens.splice(most)
     const parties: Parties = {
-      app: async () => [app.pid],
+      app: async () => (cluster ? [cluster.pid, ...childrenOf(cluster.pid)] : [helper.pid]),
       ...(stack ? { 'stand-ins': async () => [stack!.pid] } : {}),
       ...(kind !== 'embedded'
         ? {
@@ -361,51 +282,67 @@ async function appPhase(kind: AppPhase, databaseUrl?: string, database?: string)
           }
         : {}),
     }
-    for (const shape of SHAPES) {
-      const warm = await createSale(base, WARMUP)
-      await load(`${base}/vouchers/${warm}/seckill`, 'authorization', warmTokens)
-      const sale = await createSale(base, shape.stock)
-      const before = await snapshot(parties)
-      const result = await load(
-        `${base}/vouchers/${sale}/seckill`,
-        'authorization',
-        tokens.slice(0, shape.buyers)
-      )
-      const cpu = cpuDelta(before, await snapshot(parties))
-      let audit: {
-        pending: number | null
-        redisStock: number | null
-        dbStock: number | null
-        orders: number
-        buyers: number
-      }
+    /** Waits until every order accepted in `sale` is persisted (another process's consumer). */
+    const persisted = async (sale: string) => {
       for (;;) {
         await stack?.call({ op: 'idle' })
-        audit = await app.call({ op: 'audit', voucherId: sale })
-        if (audit.pending === 0) break
-        await new Promise((r) => setTimeout(r, 100)) // waiting on another process's consumer
+        if ((await helper.call<number | null>({ op: 'pending', voucherId: sale })) === 0) return
+        await new Promise((r) => setTimeout(r, 200)) // (the poll itself: one O(1) read)
       }
-      const accepted = result.codes['202'] ?? 0
-      const sold = Math.min(shape.stock, shape.buyers)
-      rows.push({
-        phase: LABELS[kind],
-        shape: shape.name,
-        load: result,
-        cpu,
-        checks: {
-          'accepted == min(stock, buyers)': accepted === sold,
-          'orders in Postgres == accepted, nobody twice':
-            audit.orders === accepted && audit.buyers === accepted,
-          'Redis stock == Postgres stock == stock - sold':
-            audit.redisStock === shape.stock - sold && audit.dbStock === shape.stock - sold,
-          'only 202 and 409 answers, no socket errors':
-            result.errors === 0 &&
-            Object.keys(result.codes).every((c) => c === '202' || c === '409'),
-        },
+    }
+    for (const shape of SHAPES) {
+      const warm = await createSale(base, WARMUP)
+      await load({
+        url: `${base}/vouchers/${warm}/seckill`,
+        connections: CONNECTIONS,
+        header: 'authorization',
+        values: warmTokens,
       })
+      await persisted(warm)
+      const row = await rounds(async () => {
+        const sale = await createSale(base, shape.stock)
+        const before: Snapshot = await snapshot(parties)
+        const result = await load({
+          url: `${base}/vouchers/${sale}/seckill`,
+          connections: CONNECTIONS,
+          header: 'authorization',
+          values: tokens.slice(0, shape.buyers),
+        })
+        const during = await snapshot(parties)
+        await persisted(sale)
+        const after = await snapshot(parties)
+        const audit = await helper.call<{
+          pending: number | null
+          redisStock: number | null
+          dbStock: number | null
+          orders: number
+          buyers: number
+        }>({ op: 'audit', voucherId: sale })
+        const accepted = result.codes['202'] ?? 0
+        const sold = Math.min(shape.stock, shape.buyers)
+        return {
+          phase: kind,
+          shape: shape.name,
+          load: result,
+          cpu: perRequest(cpuDelta(before, during), result.requests),
+          cpuAll: perRequest(cpuDelta(before, after), result.requests),
+          checks: {
+            'accepted == min(stock, buyers)': accepted === sold,
+            'orders in Postgres == accepted, nobody twice':
+              audit.orders === accepted && audit.buyers === accepted,
+            'Redis stock == Postgres stock == stock - sold':
+              audit.redisStock === shape.stock - sold && audit.dbStock === shape.stock - sold,
+            'only 202 and 409 answers, no socket errors':
+              result.errors === 0 &&
+              Object.keys(result.codes).every((c) => c === '202' || c === '409'),
+          },
+        }
+      })
+      rows.push(row)
     }
   } finally {
-    await app.stop()
+    await workers?.stop()
+    await app?.stop()
     await stack?.stop()
     await cleanRedis(prefix)
   }
@@ -414,40 +351,86 @@ async function appPhase(kind: AppPhase, databaseUrl?: string, database?: string)
 
 // ---- report ---------------------------------------------------------------------------------
 
+const rpsOf = (r: Row) => r.load.requests / r.load.seconds
+
 function report(rows: Row[]): boolean {
   const pad = (s: string, n: number) => s.padEnd(n)
   const num = (n: number, d = 0) => n.toFixed(d).padStart(8)
   console.log(
-    `\n${pad('phase', 27)}${pad('shape', 14)}   req/s  ×base     p50     p99     max  requests   s     CPU ms/req (per party)`
+    `\n${pad('phase', 27)}${pad('shape', 14)}   req/s  ×base     p50     p99     max  requests       s`
   )
   let ok = true
   for (const r of rows) {
-    const rps = r.load.requests / r.load.seconds
-    const base = rows.find((b) => b.phase.startsWith('baseline') && b.shape === r.shape)
-    const ratio = base ? rps / (base.load.requests / base.load.seconds) : Number.NaN
-    const per = Object.entries(r.cpu).map(([p, ms]) => `${p} ${(ms / r.load.requests).toFixed(3)}`)
-    const total = Object.values(r.cpu).reduce((a, b) => a + b, 0) / r.load.requests
+    const base = rows.find((b) => b.phase === 'baseline' && b.shape === r.shape)
+    const ratio = base ? rpsOf(r) / rpsOf(base) : Number.NaN
     console.log(
-      `${pad(r.phase, 27)}${pad(r.shape, 14)}${num(rps)}${num(ratio, 2)}${num(r.load.p50)}${num(r.load.p99)}${num(r.load.max)}${num(r.load.requests)}${num(r.load.seconds, 1)}   total ${total.toFixed(3)} (${per.join(', ')})`
+      `${pad(LABELS[r.phase], 27)}${pad(r.shape, 14)}${num(rpsOf(r))}${num(ratio, 2)}${num(r.load.p50)}${num(r.load.p99)}${num(r.load.max)}${num(r.load.requests).padStart(10)}${num(r.load.seconds, 1)}`
     )
+    console.log(`${' '.repeat(41)}CPU ms/req during load    ${cpuText(r.cpu)}`)
+    if (r.phase !== 'baseline') {
+      console.log(`${' '.repeat(41)}CPU ms/req w/ persistence ${cpuText(r.cpuAll)}`)
+    }
     for (const [check, passed] of Object.entries(r.checks)) {
       if (!passed) console.log(`    FAIL ${check}  answers ${JSON.stringify(r.load.codes)}`)
       ok &&= passed
     }
   }
   console.log(ok ? '\nall invariants hold after every phase' : '\nINVARIANTS FAILED')
+  goals(rows)
   return ok
+}
+
+/** The goals of issue 11, per load shape. */
+function goals(rows: Row[]) {
+  console.log(`\ngoals (issue 11)${QUICK ? ' — --quick: not a verdict' : ''}:`)
+  for (const shape of SHAPES) {
+    const at = (phase: Phase) => rows.find((r) => r.phase === phase && r.shape === shape.name)
+    const [base, embedded, tcp, rest, cluster] = [
+      at('baseline'),
+      at('embedded'),
+      at('tcp'),
+      at('rest'),
+      at('cluster'),
+    ]
+    const ms = (n: number) => `${n.toFixed(3)} ms`
+    console.log(` ${shape.name}:`)
+    goal(
+      'TCP: app CPU ≤ 0.9 ms/req with persistence',
+      tcp && ms(tcp.cpuAll.app ?? 0),
+      tcp && (tcp.cpuAll.app ?? 0) <= 0.9
+    )
+    goal(
+      'TCP: req/s ≥ 50 % of bare Lua, same run',
+      tcp && base && `${((rpsOf(tcp) / rpsOf(base)) * 100).toFixed(0)} %`,
+      tcp && base && rpsOf(tcp) >= 0.5 * rpsOf(base)
+    )
+    goal(
+      'REST: app CPU ≤ 1.0 ms/req with persistence',
+      rest && ms(rest.cpuAll.app ?? 0),
+      rest && (rest.cpuAll.app ?? 0) <= 1.0
+    )
+    goal(
+      'embedded: max ≤ 500 ms and p99 ≤ 50 ms',
+      embedded && `max ${embedded.load.max} ms, p99 ${embedded.load.p99} ms`,
+      embedded && embedded.load.max <= 500 && embedded.load.p99 <= 50
+    )
+    goal(
+      `both cores (${WORKERS} workers): req/s > the peer's ${PEER_RPS}`,
+      cluster && `${rpsOf(cluster).toFixed(0)} req/s`,
+      cluster && rpsOf(cluster) > PEER_RPS
+    )
+  }
 }
 
 console.log(
   `seckill benchmark${QUICK ? ' (--quick: smoke run, numbers meaningless)' : ''}: ` +
-    `"most refused" ${BUYERS} buyers / stock ${STOCK}, "all accepted" ${ACCEPTED}, ` +
-    `${CONNECTIONS} connections, phases ${PHASES.join(', ')}`
+    SHAPES.map((s) => `"${s.name}" ${s.buyers} buyers / stock ${s.stock}`).join(', ') +
+    `, ${CONNECTIONS} connections, ${ROUNDS} round(s) (median), phases ${PHASES.join(', ')}`
 )
 const rows: Row[] = []
 if (PHASES.includes('baseline')) rows.push(...(await baselinePhase()))
 if (PHASES.includes('embedded')) rows.push(...(await appPhase('embedded')))
-for (const kind of ['tcp', 'rest'] as const) {
+for (const kind of ['tcp', 'rest', 'cluster'] as const) {
   if (PHASES.includes(kind)) {
     rows.push(...(await withDatabase((url, name) => appPhase(kind, url, name))))
   }

@@ -1,10 +1,13 @@
 /**
  * Benchmark child: the app (`startNodeServer`, as `npm start` runs it) in a process of its own,
- * driven over the IPC channel by scripts/bench-seckill.ts. Setup work (users, sessions, a sale)
- * goes through the app's own adapters here, untimed; the load comes from another process.
+ * driven over the IPC channel by scripts/bench-seckill.ts and scripts/bench-shops.ts. Setup work
+ * (users, sessions, a sale) goes through the app's own adapters here, untimed; the load comes from
+ * another process. The app gets one extra route, `GET /__bench/hello` (text "hello": the app's
+ * middleware and nothing else), the baseline of bench:shops.
  *
- * Messages in:  { id, op: 'mint', from, n }      → { tokens: string[] }  (users + sessions)
- *               { id, op: 'audit', voucherId }   → invariants' inputs after settling
+ * Messages in:  { id, op: 'mint', from, n }       → { tokens: string[] }  (users + sessions)
+ *               { id, op: 'pending', voucherId }  → orders accepted but not yet persisted
+ *               { id, op: 'audit', voucherId }    → invariants' inputs after settling
  * Message out first: { ready: url, pid }
  * Env: the app's environment (BENCH_* are ignored by the app).
  */
@@ -13,12 +16,13 @@ import { startNodeServer } from '../../src/app/node.ts'
 
 type Request =
   | { id: number; op: 'mint'; from: number; n: number }
-  | { id: number; op: 'audit'; voucherId: string }
+  | { id: number; op: 'pending' | 'audit'; voucherId: string }
 
 const server = await startNodeServer({
   port: Number(process.env.PORT ?? 0),
   env: process.env,
   jobsEveryMs: 0,
+  extendApp: (app) => app.get('/__bench/hello', (c) => c.text('hello')),
 })
 const scope = await server.container.scope()
 const deps = scope.deps
@@ -38,6 +42,11 @@ async function mint(from: number, n: number): Promise<string[]> {
   return tokens
 }
 
+async function pending(voucherId: string) {
+  await server.container.settle()
+  return (await deps.ledger.counters(voucherId))?.pending ?? null
+}
+
 async function audit(voucherId: string) {
   await server.container.settle()
   const [ledger, voucher, orders] = await Promise.all([
@@ -55,7 +64,12 @@ async function audit(voucherId: string) {
 }
 
 process.on('message', (msg: Request) => {
-  const work = msg.op === 'mint' ? mint(msg.from, msg.n) : audit(msg.voucherId)
+  const work =
+    msg.op === 'mint'
+      ? mint(msg.from, msg.n)
+      : msg.op === 'pending'
+        ? pending(msg.voucherId)
+        : audit(msg.voucherId)
   work.then(
     (result) => process.send!({ id: msg.id, result }),
     (e: unknown) => process.send!({ id: msg.id, error: String((e as Error)?.stack ?? e) })

@@ -23,6 +23,8 @@ export interface HostOptions extends ContainerOptions {
   env: Record<string, string | undefined>
   /** Run periodic jobs every this many ms (0 = never). Default 60 000. */
   jobsEveryMs?: number
+  /** Adds routes after the app's own (the benchmarks' hello-world route of the same app). */
+  extendApp?: (app: ReturnType<typeof createApp>) => void
 }
 
 export interface Host {
@@ -71,6 +73,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       env.PUBLIC_DIR ?? new URL('../../public', import.meta.url).pathname
     ),
   })
+  options.extendApp?.(app)
   const inflight = new Set<Promise<unknown>>()
   const ctx: ExecutionContext = {
     waitUntil(work: Promise<unknown>) {
