@@ -42,7 +42,10 @@ describe('StockWatch', () => {
     const watch = new StockWatch(ledger, clock, 500)
     const seen: number[][] = [[], [], []]
     const stops = seen.map((got) => watch.watch('7', { stock: (n) => got.push(n), lost: () => {} }))
+    expect([watch.listeners, watch.sales]).toEqual([3, 1])
+    const firstRead = watch.untilReads(1)
     await clock.advance(500)
+    await firstRead
     await ledger.reserve({ voucherId: '7', userId: '1', orderId: '100' })
     await clock.advance(500)
     await clock.advance(500) // unchanged: nothing pushed
@@ -53,6 +56,7 @@ describe('StockWatch', () => {
     ])
     expect(watch.reads).toBe(3)
     for (const stop of stops) stop()
+    expect([watch.listeners, watch.sales]).toEqual([0, 0])
     await clock.advance(5_000)
     expect(watch.reads).toBe(3)
     expect(clock.pending).toBe(0)

@@ -4,33 +4,57 @@
  * binding check, and the hub object's protocol with the Worker side over an in-process hub
  * (a namespace stand-in whose stubs call the object's handler directly).
  */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import {
   DurableObjectBroadcast,
   type DurableObjectNamespaceLike,
+  DurableObjectStockFeed,
   isDurableObjectNamespace,
+  type LiveHubStats,
   liveHubShard,
   serveLiveHub,
 } from '../src/adapters/durable-objects/live-hub.ts'
 import { MemoryBroker, memoryBroadcast } from '../src/adapters/memory/broadcast.ts'
+import { ManualClock } from '../src/adapters/memory/clock.ts'
+import { MemoryStockLedger } from '../src/adapters/memory/stock-ledger.ts'
 import { BroadcastHub, type Firehose } from '../src/adapters/pubsub/hub.ts'
 import { loadConfig } from '../src/app/config.ts'
 import { DependencyUnavailable } from '../src/domain/errors.ts'
+import type { StockLedger } from '../src/domain/ports/stock.ts'
+import { StockWatch } from '../src/domain/seckill/live.ts'
 
-/** One hub object per name, each serving `serveLiveHub` over its own hub on `broker`. */
-function namespace(makeHub: () => BroadcastHub) {
+/**
+ * One hub object per name, each serving `serveLiveHub` over its own hub on `broker` and, with
+ * `makeStock`, its own stock poller.
+ */
+function namespace(makeHub: () => BroadcastHub, makeStock?: () => StockWatch) {
   const objects = new Map<string, BroadcastHub>()
+  const stocks = new Map<string, StockWatch>()
   const ns: DurableObjectNamespaceLike = {
     idFromName: (name) => name,
     get: (id) => ({
       fetch: (url) => {
         const name = id as unknown as string
         if (!objects.has(name)) objects.set(name, makeHub())
-        return serveLiveHub(new Request(url), () => objects.get(name)!)
+        if (makeStock && !stocks.has(name)) stocks.set(name, makeStock())
+        return serveLiveHub(
+          new Request(url),
+          () => objects.get(name)!,
+          makeStock && (() => stocks.get(name)!)
+        )
       },
     }),
   }
-  return { ns, objects }
+  return { ns, objects, stocks }
+}
+
+/** A promise and the function that resolves it once `ok()` holds (checked on every call). */
+function when(ok: () => boolean) {
+  let check!: () => void
+  const done = new Promise<void>((resolve) => {
+    check = () => ok() && resolve()
+  })
+  return { done, check }
 }
 
 describe('live hub', () => {
@@ -129,5 +153,85 @@ describe('live hub', () => {
     ).rejects.toBeInstanceOf(DependencyUnavailable)
     const bad = await serveLiveHub(new Request('https://hub/elsewhere'), () => memoryBroadcast())
     expect(bad.status).toBe(404)
+  })
+
+  it('streams a sale from ONE poller in the hub object that owns it, for every viewer', async () => {
+    const clock = new ManualClock()
+    const ledger = new MemoryStockLedger(clock)
+    const terms = {
+      voucherId: '7',
+      stock: 3,
+      initialStock: 3,
+      beginAt: clock.now() - 1,
+      endAt: clock.now() + 60_000,
+      perUserLimit: 1,
+    }
+    await ledger.load(terms, [])
+    const { ns, stocks } = namespace(
+      () => memoryBroadcast(),
+      () => new StockWatch(ledger, clock, 500)
+    )
+    const feed = new DurableObjectStockFeed(ns, 4)
+    const got: number[][] = [[], [], []]
+    let seen = when(() => got.every((g) => g.length === 1))
+    const stops = await Promise.all(
+      got.map((into) =>
+        feed.watch('7', {
+          stock: (n) => {
+            into.push(n)
+            seen.check()
+          },
+          lost: () => {},
+        })
+      )
+    )
+    const object = stocks.get(liveHubShard('sale:7', 4))!
+    expect([stocks.size, object.listeners, object.sales]).toEqual([1, 3, 1])
+    await clock.advance(500)
+    await seen.done
+    seen = when(() => got.every((g) => g.length === 2))
+    await ledger.reserve({ voucherId: '7', userId: '1', orderId: '100' })
+    await clock.advance(500)
+    await seen.done
+    expect(got).toEqual(got.map(() => [3, 2]))
+    expect(object.reads).toBe(2) // one read per interval for the three viewers
+    const stats = (await (
+      await ns.get(ns.idFromName(liveHubShard('sale:7', 4)) as never).fetch('https://hub/stats')
+    ).json()) as LiveHubStats
+    expect(stats).toMatchObject({ stockListeners: 3, sales: 1, reads: 2 })
+
+    for (const stop of stops) stop()
+    await vi.waitFor(() => expect(object.listeners).toBe(0)) // the cancel reaches the object
+    expect(object.sales).toBe(0)
+    await clock.advance(5_000)
+    expect(object.reads).toBe(2)
+  })
+
+  it('ends every viewer of the object when a stock read fails (lost), and 404s without a watch', async () => {
+    const clock = new ManualClock()
+    const failing = { remaining: () => Promise.reject(new Error('down')) } as unknown as StockLedger
+    const { ns } = namespace(
+      () => memoryBroadcast(),
+      () => new StockWatch(failing, clock, 500)
+    )
+    const feed = new DurableObjectStockFeed(ns, 4)
+    let lost = 0
+    const both = when(() => lost === 2)
+    for (let i = 0; i < 2; i++) {
+      await feed.watch('7', {
+        stock: () => {},
+        lost: () => {
+          lost++
+          both.check()
+        },
+      })
+    }
+    await clock.advance(500)
+    await both.done
+    expect(lost).toBe(2)
+    const none = await serveLiveHub(new Request('https://hub/stock?sale=7'), () =>
+      memoryBroadcast()
+    )
+    expect(none.status).toBe(404)
   })
 })

@@ -7,6 +7,7 @@
 
 import {
   DurableObjectBroadcast,
+  DurableObjectStockFeed,
   isDurableObjectNamespace,
   serveLiveHub,
 } from '../adapters/durable-objects/live-hub.ts'
@@ -91,7 +92,12 @@ import type { UserRepository } from '../domain/ports/users.ts'
 import type { VisitorCounter } from '../domain/ports/visitors.ts'
 import type { OrderRepository, VoucherRepository } from '../domain/ports/vouchers.ts'
 import type { WindowLimiter } from '../domain/ports/window-limiter.ts'
-import { type LiveSeckill, STOCK_WATCH_EVERY_MS, StockWatch } from '../domain/seckill/live.ts'
+import {
+  type LiveSeckill,
+  STOCK_WATCH_EVERY_MS,
+  type StockFeed,
+  StockWatch,
+} from '../domain/seckill/live.ts'
 import { ShopService, shopKeys } from '../domain/shops/service.ts'
 import { DedupingVisitorCounter } from '../domain/social/visitors.ts'
 import { type AppConfig, ConfigError, loadConfig } from './config.ts'
@@ -253,6 +259,8 @@ export async function createContainer(
   const sk = config.seckill
   let kv: RedisBacked
   let makeBroadcast: () => Broadcast
+  // A request's stock feed on Workers with the live hub bound (else a StockWatch, below).
+  let makeStockFeed: (() => StockFeed) | undefined
   let cacheStore: CacheStore
   let geo: GeoIndex
   // Redis over TCP (REDIS_URL) where the runtime has TCP, else Upstash REST, else in-memory.
@@ -309,6 +317,7 @@ export async function createContainer(
     if (isDurableObjectNamespace(hubs)) {
       const publisher = broadcast(prefix) // publishing opens no subscription
       makeBroadcast = () => new DurableObjectBroadcast(hubs, config.liveHubShards, publisher)
+      makeStockFeed = () => new DurableObjectStockFeed(hubs, config.liveHubShards)
     } else makeBroadcast = () => broadcast(prefix)
     cacheStore = new UpstashCacheStore(raw, prefix)
     geo = new UpstashGeoIndex(raw, prefix)
@@ -442,10 +451,11 @@ export async function createContainer(
 
   if (options.decorate?.queue) queue = options.decorate.queue(queue)
   const decorateOrders = options.decorate?.orders ?? ((repo: OrderRepository) => repo)
-  // Isolate-wide: the hub (one broker subscription) and one stock poller per watched sale.
+  // Isolate-wide: the hub (one broker subscription) and one stock poller per watched sale. On
+  // Workers, per request: with the live hub bound both come from the hub objects.
   const makeLive = (): LiveSeckill => ({
     broadcast: makeBroadcast(),
-    stock: new StockWatch(kv.ledger, clock, STOCK_WATCH_EVERY_MS),
+    stock: makeStockFeed?.() ?? new StockWatch(kv.ledger, clock, STOCK_WATCH_EVERY_MS),
   })
   const live = makeLive()
 
@@ -532,20 +542,43 @@ function createCodeSender(config: AppConfig, log: Logger): CodeSender {
 }
 
 /**
- * The request handler of the LIVE_HUB Durable Object (Workers, src/app/live-hub.ts): ONE
- * BroadcastHub over Upstash's streaming psubscribe, made with the first request, shared by every
- * client stream of the object (a Durable Object shares one I/O context across its requests).
+ * The request handler of the LIVE_HUB Durable Object (Workers, src/app/live-hub.ts), made with the
+ * first request and shared by every client stream of the object (a Durable Object shares one I/O
+ * context across its requests): ONE BroadcastHub over Upstash's streaming psubscribe, and ONE
+ * StockWatch (one `remaining` read per interval per watched sale) over the stock ledger on Upstash
+ * REST, with real timers (the object is active while its viewers' streams are in flight).
  */
 export function liveHubHandler(
   env: Record<string, unknown>
 ): (request: Request) => Promise<Response> {
   let hub: BroadcastHub | undefined
+  let stock: StockWatch | undefined
+  const redisConfig = () => {
+    const config = loadConfig(env)
+    if (!config.redis) throw new ConfigError(['the live hub needs UPSTASH_REDIS_REST_*'])
+    return { config, redis: config.redis }
+  }
   return (request) =>
-    serveLiveHub(request, () => {
-      if (hub) return hub
-      const config = loadConfig(env)
-      if (!config.redis) throw new ConfigError(['the live hub needs UPSTASH_REDIS_REST_*'])
-      hub = upstashBroadcast(createUpstashRedis(config.redis), config.redis, config.redisKeyPrefix)
-      return hub
-    })
+    serveLiveHub(
+      request,
+      () => {
+        if (hub) return hub
+        const { config, redis } = redisConfig()
+        hub = upstashBroadcast(createUpstashRedis(redis), redis, config.redisKeyPrefix)
+        return hub
+      },
+      () => {
+        if (stock) return stock
+        const { config, redis } = redisConfig()
+        const clock = new SystemClock()
+        const ledger = new UpstashStockLedger(
+          createUpstashRedis(redis),
+          clock,
+          config.redisKeyPrefix,
+          config.seckill
+        )
+        stock = new StockWatch(ledger, clock, STOCK_WATCH_EVERY_MS)
+        return stock
+      }
+    )
 }

@@ -6,7 +6,8 @@ import { inject } from 'vitest'
 
 export async function control<T>(path: string, body?: unknown): Promise<T> {
   const plan = inject('workerd')
-  const read = body === undefined && /^\/(qstash\/delivered|gateway\/subscriptions$)/.test(path)
+  const read =
+    body === undefined && /^\/(qstash\/delivered|gateway\/(subscriptions|stats)$)/.test(path)
   const res = await fetch(`${plan.controlUrl}${path}`, {
     method: read ? 'GET' : 'POST',
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
@@ -20,6 +21,12 @@ export const sql = async <Row>(text: string, values: unknown[] = []) =>
 
 export const delivered = async (topic: string) =>
   (await control<{ count: number }>(`/qstash/delivered?topic=${topic}`)).count
+
+/** What the Upstash gateway has counted so far: HTTP requests and Redis commands. */
+export interface GatewayStats {
+  requests: number
+  commands: number
+}
 
 /** Streaming psubscribes at the Upstash gateway: opened so far, open now. */
 export interface GatewaySubscriptions {

@@ -9,6 +9,7 @@
  *                                           gateway: opened so far, open now
  *   POST /gateway/subscriptions/wait?open=N  → the same, once exactly N are open
  *   POST /gateway/subscriptions/drop      → ends every open one (the broker connection drops)
+ *   GET  /gateway/stats                   → { requests, commands }  counted by the gateway so far
  */
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -56,6 +57,10 @@ export async function startControlServer(opts: {
         return {}
       case 'GET /gateway/subscriptions':
         return subscriptions()
+      case 'GET /gateway/stats': {
+        const { requests, commands } = gateway.stats()
+        return { requests, commands }
+      }
       case 'POST /gateway/subscriptions/wait':
         await gateway.subscriptions.until(Number(url.searchParams.get('open')))
         return subscriptions()

@@ -4,9 +4,12 @@
  * the Upstash gateway stand-in (counted there through the control server), a payment reaches every
  * viewer, the owner-only rule holds, a dropped upstream subscription ends the streams (the client
  * resumes and gets the current state), and without the binding each stream costs a subscription.
+ * Sale streams go through the same objects: 100 viewers of one sale share the ONE stock poller of
+ * the object owning the sale (reads counted at the gateway over a window of the poller's reads),
+ * and a purchase's stock change and sold-out reach every viewer.
  */
 import { createExecutionContext, env, SELF } from 'cloudflare:test'
-import { describe, expect, inject, it } from 'vitest'
+import { describe, expect, inject, it, vi } from 'vitest'
 import {
   DurableObjectBroadcast,
   type DurableObjectNamespaceLike,
@@ -19,7 +22,7 @@ import { createWorker } from '../../src/app/worker.ts'
 import { broadcastContract } from '../contracts/broadcast.contract.ts'
 import { appFetch, createSale, loginMany, mapLimit } from '../harness/flows.ts'
 import { openSse, type SseClient } from '../harness/sse.ts'
-import { control, type GatewaySubscriptions } from './control-client.ts'
+import { control, type GatewayStats, type GatewaySubscriptions } from './control-client.ts'
 
 const plan = inject('workerd')
 const ORIGIN = 'https://edge-seckill.test'
@@ -28,6 +31,7 @@ const api = appFetch(send, ORIGIN)
 const SHARDS = Number(plan.bindings.LIVE_HUB_SHARDS)
 
 const subscriptions = () => control<GatewaySubscriptions>('/gateway/subscriptions')
+const gatewayStats = () => control<GatewayStats>('/gateway/stats')
 const statuses = (s: SseClient) =>
   s.events.map((e) => `${e.id}:${(JSON.parse(e.data) as { status: string }).status}`)
 
@@ -51,6 +55,24 @@ async function hubStats() {
     listeners: all.reduce((n, s) => n + s.listeners, 0),
     connections: all.reduce((n, s) => n + s.connections, 0),
   }
+}
+
+interface HubObjectStats {
+  listeners: number
+  connections: number
+  stockListeners: number
+  sales: number
+  reads: number
+}
+/**
+ * The counters of the hub object that owns sale `voucherId`'s channel; with `reads`, once that
+ * object's stock poller has made that many reads (a window measured on the poller itself).
+ */
+async function saleHubStats(voucherId: string, reads?: number): Promise<HubObjectStats> {
+  const hubs = (env as unknown as { LIVE_HUB: HubNamespace }).LIVE_HUB
+  const hub = hubs.get(hubs.idFromName(liveHubShard(`sale:${voucherId}`, SHARDS)))
+  const res = await hub.fetch(`https://hub/stats${reads === undefined ? '' : `?reads=${reads}`}`)
+  return (await res.json()) as HubObjectStats
 }
 
 /** `n` buyers with an unpaid (persisted) order each, on a fresh sale. */
@@ -185,6 +207,110 @@ describe.skipIf(!inject('workerdReady'))(
       await Promise.all(streams.map((s) => s.ended))
       expect(streams.map((s) => statuses(s))).toEqual([1, 2, 3].map(() => ['2:unpaid', '3:paid']))
       await control('/gateway/subscriptions/wait?open=0')
+    })
+  }
+)
+
+const stocks = (s: SseClient) =>
+  s.events.map((e) => JSON.parse(e.data) as { voucherId: string; stock: number; soldOut: boolean })
+
+describe.skipIf(!inject('workerdReady'))(
+  'live sale streams through the LIVE_HUB Durable Object',
+  () => {
+    it('100 viewers of one sale share one stock poller (reads per interval independent of viewers); a purchase and sold-out reach every one', async () => {
+      const VIEWERS = 100
+      const sale = await createSale(api, plan.adminToken, Date.now(), { stock: 2 })
+      const [first, second] = await loginMany(api, 15, 2)
+      const viewers = await mapLimit(Array.from({ length: VIEWERS }), 25, async () => {
+        const s = await openSse(`${ORIGIN}/vouchers/${sale.id}/events`, {}, send)
+        expect(s.response.status).toBe(200)
+        await s.until(1)
+        return s
+      })
+      for (const v of viewers) {
+        expect(stocks(v)).toEqual([expect.objectContaining({ voucherId: sale.id, stock: 2 })])
+      }
+      // Every viewer is attached to the one object owning the sale, which polls it once.
+      const attached = await saleHubStats(sale.id)
+      expect(attached.stockListeners).toBe(VIEWERS)
+      expect(attached.sales).toBe(1)
+
+      // A window of WINDOW reads of that poller (at least (WINDOW − 1) × 500 ms on its own timer):
+      // the gateway sees those reads and nothing per viewer. Polling per viewer would be
+      // VIEWERS reads per interval. The bound allows one read in flight at each end.
+      const WINDOW = 6
+      const start = await saleHubStats(sale.id)
+      const before = await gatewayStats()
+      const end = await saleHubStats(sale.id, start.reads + WINDOW)
+      const after = await gatewayStats()
+      const reads = end.reads - start.reads
+      const commands = after.commands - before.commands
+      expect(reads).toBeGreaterThanOrEqual(WINDOW)
+      expect(commands).toBeLessThanOrEqual(reads + 2)
+      console.log(
+        `live hub: ${VIEWERS} viewers of one sale → 1 poller; ${reads} poller reads → ${commands} Redis commands at the gateway (${end.stockListeners} viewers attached)`
+      )
+
+      // A purchase's stock change reaches every viewer, then sold-out does.
+      const buy = async (token: string) => {
+        const res = await api(`/vouchers/${sale.id}/seckill`, { method: 'POST', token })
+        expect(res.status).toBe(202)
+      }
+      await buy(first!.token)
+      await Promise.all(viewers.map((v) => v.until(2)))
+      await buy(second!.token)
+      await Promise.all(viewers.map((v) => v.until(3)))
+      for (const v of viewers) {
+        expect(stocks(v).map((e) => [e.stock, e.soldOut])).toEqual([
+          [2, false],
+          [1, false],
+          [0, true],
+        ])
+      }
+
+      // The viewers leave: the object detaches them and stops polling the sale.
+      for (const v of viewers) v.close()
+      await Promise.all(viewers.map((v) => v.ended))
+      await vi.waitFor(
+        async () => {
+          const left = await saleHubStats(sale.id)
+          expect([left.stockListeners, left.sales]).toEqual([0, 0])
+        },
+        { timeout: 10_000 }
+      )
+    })
+
+    it('without the LIVE_HUB binding each sale stream polls in its own request (the fallback), and still sees a purchase', async () => {
+      const sale = await createSale(api, plan.adminToken, Date.now(), { stock: 5 })
+      const [buyer] = await loginMany(api, 16, 1)
+      const bare = createWorker({ topics: appTopics, jobs: appJobs })
+      const bareEnv = { ...env, LIVE_HUB: undefined }
+      // Called in-process, so the client's abort must cancel the response body itself (that is
+      // what ends the stream and its poller, as a disconnect does).
+      const direct = async (url: string, init: RequestInit) => {
+        const res = await bare.fetch(new Request(url, init), bareEnv, createExecutionContext())
+        if (!res.body || !init.signal) return res
+        const body = res.body.pipeThrough(new TransformStream(), { signal: init.signal })
+        return new Response(body, res)
+      }
+      const viewers = await mapLimit([1, 2], 2, async () => {
+        const s = await openSse(`${ORIGIN}/vouchers/${sale.id}/events`, {}, direct)
+        expect(s.response.status).toBe(200)
+        await s.until(1)
+        return s
+      })
+      // No hub object is involved.
+      expect(await saleHubStats(sale.id)).toMatchObject({ stockListeners: 0, sales: 0 })
+      const res = await api(`/vouchers/${sale.id}/seckill`, { method: 'POST', token: buyer!.token })
+      expect(res.status).toBe(202)
+      await Promise.all(viewers.map((v) => v.until(2)))
+      expect(viewers.map((v) => stocks(v).map((e) => e.stock))).toEqual([
+        [5, 4],
+        [5, 4],
+      ])
+      // In-process, the Worker notices the cancel at its next write (the 15 s heartbeat), which
+      // then ends each stream and its poller; nothing here depends on it.
+      for (const v of viewers) v.close()
     })
   }
 )

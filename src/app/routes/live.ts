@@ -93,7 +93,7 @@ const routes = {
     path: '/vouchers/{id}/events',
     tags: ['vouchers'],
     summary: 'Live remaining stock of a flash sale (Server-Sent Events)',
-    description: `\`event: stock\` (SaleStock) now and whenever stock changes, at most one every ${STOCK_WATCH_EVERY_MS} ms (one poller per sale and process serves every viewer; nothing is added to the buyers' hot path); \`soldOut\` when none is left (cancellations can bring stock back). Comment lines every 15 s. A client that cannot stream polls \`GET /shops/{id}/vouchers\`.`,
+    description: `\`event: stock\` (SaleStock) now and whenever stock changes, at most one every ${STOCK_WATCH_EVERY_MS} ms (one poller per sale and process — on Workers, per sale and live hub object — serves every viewer; nothing is added to the buyers' hot path); \`soldOut\` when none is left (cancellations can bring stock back). Comment lines every 15 s. A client that cannot stream polls \`GET /shops/{id}/vouchers\`.`,
     request: { params: idParam },
     responses: {
       200: sse('`event: stock` (data: a SaleStock) now and on every change'),
@@ -174,8 +174,9 @@ export const liveRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
     if (!voucher?.seckill) throw noSale(voucherId)
     const s = voucher.seckill
     const inbox = new Inbox<number>()
-    // Watch first, then read: a change after the read arrives through the watch.
-    const unwatch = deps.live.stock.watch(voucherId, {
+    // Watch first, then read: a change after the read arrives through the watch (on Workers with
+    // the live hub bound, the watch is the hub object's poller, attached before this resolves).
+    const unwatch = await deps.live.stock.watch(voucherId, {
       stock: (stock) => inbox.push(stock),
       lost: () => inbox.end(),
     })

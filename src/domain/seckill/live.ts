@@ -11,6 +11,8 @@ import type { Order } from '../ports/vouchers.ts'
 export type OrderState = 'pending' | Order['status']
 
 export const orderChannel = (orderId: string) => `order:${orderId}`
+/** A sale's live channel name: what places its stock watch (on Workers: the hub object). */
+export const saleChannel = (voucherId: string) => `sale:${voucherId}`
 
 /**
  * An order's position on its path `pending(1) → unpaid(2) → paid | cancelled (3)`, or
@@ -55,18 +57,35 @@ export function parseOrderEvent(text: string): OrderEvent | null {
 export const STOCK_WATCH_EVERY_MS = 500
 
 /**
- * Remaining stock for live viewers, polled ONCE per sale and process (or Workers request) however
- * many viewers watch it, every `everyMs`, and pushed to them when it changes. Nothing is added to
- * the buyers' hot path (it stays at two Redis round trips): the cost is one read per interval per
- * watched sale and process, independent of the number of buyers and viewers.
+ * Where a sale stream gets its stock changes: a StockWatch in the process, or (Workers with the
+ * live hub bound) the StockWatch of the hub object that owns the sale's channel.
  */
-export class StockWatch {
+export interface StockFeed {
+  /**
+   * Calls `listener.stock` with each new value and `listener.lost` once when the feed fails (a
+   * failed read, or the connection to the watch): the listener is then detached. Resolves (or
+   * returns) once attached, with stop; rejects with DependencyUnavailable when the feed cannot
+   * be reached. A value read after attaching cannot be older than what the feed pushes later.
+   */
+  watch(voucherId: string, listener: StockListener): (() => void) | Promise<() => void>
+}
+
+/**
+ * Remaining stock for live viewers, polled ONCE per sale and process (or Workers request, or live
+ * hub object) however many viewers watch it, every `everyMs`, and pushed to them when it changes.
+ * Nothing is added to the buyers' hot path (it stays at two Redis round trips): the cost is one
+ * read per interval per watched sale and process, independent of the number of buyers and viewers.
+ */
+export class StockWatch implements StockFeed {
   readonly #ledger: StockLedger
   readonly #clock: Clock
   readonly #everyMs: number
   readonly #sales = new Map<string, WatchedSale>()
   /** Ledger reads so far (tests, metrics). */
   reads = 0
+  /** Viewers attached now, over every sale (tests, metrics). */
+  listeners = 0
+  #readWaiters: { reads: number; resolve: () => void }[] = []
 
   constructor(ledger: StockLedger, clock: Clock, everyMs: number) {
     this.#ledger = ledger
@@ -89,12 +108,34 @@ export class StockWatch {
       void this.#poll(voucherId, sale)
     }
     const mine = sale
+    if (!mine.listeners.has(listener)) this.listeners++
     mine.listeners.add(listener)
     return () => this.#detach(voucherId, mine, listener)
   }
 
+  /** Sales watched now (one poller each). */
+  get sales(): number {
+    return this.#sales.size
+  }
+
+  /** Resolves once `reads` reaches `n` (tests: a window of n reads, without a timer). */
+  untilReads(n: number): Promise<void> {
+    if (this.reads >= n) return Promise.resolve()
+    return new Promise((resolve) => this.#readWaiters.push({ reads: n, resolve }))
+  }
+
+  #counted() {
+    this.reads++
+    const due = this.#readWaiters.filter((w) => w.reads <= this.reads)
+    if (due.length === 0) return
+    this.#readWaiters = this.#readWaiters.filter((w) => w.reads > this.reads)
+    for (const w of due) w.resolve()
+  }
+
   #detach(voucherId: string, sale: WatchedSale, listener: StockListener) {
-    if (!sale.listeners.delete(listener) || sale.listeners.size > 0) return
+    if (!sale.listeners.delete(listener)) return
+    this.listeners--
+    if (sale.listeners.size > 0) return
     sale.stop.abort()
     if (this.#sales.get(voucherId) === sale) this.#sales.delete(voucherId)
   }
@@ -107,7 +148,7 @@ export class StockWatch {
       if (sale.stop.signal.aborted) return
       try {
         const stock = await this.#ledger.remaining(voucherId)
-        this.reads++
+        this.#counted()
         if (stock === null || stock === last) continue
         last = stock
         for (const listener of [...sale.listeners]) listener.stock(stock)
@@ -135,7 +176,7 @@ interface WatchedSale {
 /** What the flash-sale use cases need to announce changes (absent: nothing is announced). */
 export interface LiveSeckill {
   broadcast: Broadcast
-  stock: StockWatch
+  stock: StockFeed
 }
 
 interface AnnounceDeps {
