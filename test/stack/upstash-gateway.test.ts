@@ -326,9 +326,11 @@ describe.skipIf(!redisAvailable)('Upstash gateway over real Redis', () => {
 
   it('limits with @upstash/ratelimit (slidingWindow, fixedWindow, tokenBucket)', async () => {
     const limiters = {
-      slidingWindow: Ratelimit.slidingWindow(3, '10 s'),
-      fixedWindow: Ratelimit.fixedWindow(3, '10 s'),
-      tokenBucket: Ratelimit.tokenBucket(1, '10 s', 3),
+      // Hour-long windows: the limiters use the wall clock, and a window boundary crossed between
+      // two calls would reset the count (a 10 s window did, now and then).
+      slidingWindow: Ratelimit.slidingWindow(3, '1 h'),
+      fixedWindow: Ratelimit.fixedWindow(3, '1 h'),
+      tokenBucket: Ratelimit.tokenBucket(1, '1 h', 3),
     }
     for (const [name, limiter] of Object.entries(limiters)) {
       // ephemeralCache off: every call must reach Redis (also after resetUsedTokens).
