@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { ManualClock } from '../src/adapters/memory/clock.ts'
-import { MemoryStockLedger } from '../src/adapters/memory/stock-ledger.ts'
 import type { StockLedger } from '../src/domain/ports/stock.ts'
 import { orderEvent, parseOrderEvent, StockWatch } from '../src/domain/seckill/live.ts'
+import { memorySale } from './harness/memory-sale.ts'
 
 const order = {
   id: '1',
@@ -28,17 +28,7 @@ describe('live order events', () => {
 
 describe('StockWatch', () => {
   it('polls once per interval for all viewers of a sale, pushes only changes, stops with the last', async () => {
-    const clock = new ManualClock()
-    const ledger = new MemoryStockLedger(clock)
-    const terms = {
-      voucherId: '7',
-      stock: 3,
-      initialStock: 3,
-      beginAt: clock.now() - 1,
-      endAt: clock.now() + 60_000,
-      perUserLimit: 1,
-    }
-    await ledger.load(terms, [])
+    const { clock, ledger } = await memorySale('7', 3)
     const watch = new StockWatch(ledger, clock, 500)
     const seen: number[][] = [[], [], []]
     const stops = seen.map((got) => watch.watch('7', { stock: (n) => got.push(n), lost: () => {} }))

@@ -16,12 +16,12 @@ import {
 } from '../src/adapters/durable-objects/live-hub.ts'
 import { MemoryBroker, memoryBroadcast } from '../src/adapters/memory/broadcast.ts'
 import { ManualClock } from '../src/adapters/memory/clock.ts'
-import { MemoryStockLedger } from '../src/adapters/memory/stock-ledger.ts'
 import { BroadcastHub, type Firehose } from '../src/adapters/pubsub/hub.ts'
 import { loadConfig } from '../src/app/config.ts'
 import { DependencyUnavailable } from '../src/domain/errors.ts'
 import type { StockLedger } from '../src/domain/ports/stock.ts'
 import { StockWatch } from '../src/domain/seckill/live.ts'
+import { memorySale } from './harness/memory-sale.ts'
 
 /**
  * One hub object per name, each serving `serveLiveHub` over its own hub on `broker` and, with
@@ -156,17 +156,7 @@ describe('live hub', () => {
   })
 
   it('streams a sale from ONE poller in the hub object that owns it, for every viewer', async () => {
-    const clock = new ManualClock()
-    const ledger = new MemoryStockLedger(clock)
-    const terms = {
-      voucherId: '7',
-      stock: 3,
-      initialStock: 3,
-      beginAt: clock.now() - 1,
-      endAt: clock.now() + 60_000,
-      perUserLimit: 1,
-    }
-    await ledger.load(terms, [])
+    const { clock, ledger } = await memorySale('7', 3)
     const { ns, stocks } = namespace(
       () => memoryBroadcast(),
       () => new StockWatch(ledger, clock, 500)
