@@ -9,8 +9,12 @@
  *               { id, op: 'pending', voucherId }  → orders accepted but not yet persisted
  *               { id, op: 'audit', voucherId }    → invariants' inputs after settling
  * Message out first: { ready: url, pid }
- * Env: the app's environment (BENCH_* are ignored by the app).
+ * Env: the app's environment (BENCH_* are ignored by the app). BENCH_CPU_PROFILE=<dir>: a V8 CPU
+ * profile of what runs between the end of a 'mint' (set-up) and the next 'audit' (warm-up, the
+ * timed load, persistence), then from each 'audit' to the next: <dir>/app-<pid>-<n>.cpuprofile.
  */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import { randomToken } from '../../src/adapters/system/random.ts'
 import { startNodeServer } from '../../src/app/node.ts'
 
@@ -63,6 +67,26 @@ async function audit(voucherId: string) {
   }
 }
 
+const profileDir = process.env.BENCH_CPU_PROFILE
+const profiler = profileDir ? new Session() : null
+let profiling = false
+let profiles = 0
+profiler?.connect()
+await profiler?.post('Profiler.enable')
+
+async function profile(op: Request['op']) {
+  if (!profiler) return
+  if (op === 'mint' && !profiling) {
+    profiling = true
+    await profiler.post('Profiler.start')
+  } else if (op === 'audit' && profiling) {
+    const { profile } = await profiler.post('Profiler.stop')
+    mkdirSync(profileDir!, { recursive: true })
+    writeFileSync(`${profileDir}/app-${process.pid}-${++profiles}.cpuprofile`, JSON.stringify(profile))
+    await profiler.post('Profiler.start') // the next round or shape
+  }
+}
+
 process.on('message', (msg: Request) => {
   const work =
     msg.op === 'mint'
@@ -71,7 +95,10 @@ process.on('message', (msg: Request) => {
         ? pending(msg.voucherId)
         : audit(msg.voucherId)
   work.then(
-    (result) => process.send!({ id: msg.id, result }),
+    async (result) => {
+      await profile(msg.op)
+      process.send!({ id: msg.id, result })
+    },
     (e: unknown) => process.send!({ id: msg.id, error: String((e as Error)?.stack ?? e) })
   )
 })
