@@ -82,7 +82,10 @@ async function profile(op: Request['op']) {
   } else if (op === 'audit' && profiling) {
     const { profile } = await profiler.post('Profiler.stop')
     mkdirSync(profileDir!, { recursive: true })
-    writeFileSync(`${profileDir}/app-${process.pid}-${++profiles}.cpuprofile`, JSON.stringify(profile))
+    writeFileSync(
+      `${profileDir}/app-${process.pid}-${++profiles}.cpuprofile`,
+      JSON.stringify(profile)
+    )
     await profiler.post('Profiler.start') // the next round or shape
   }
 }
