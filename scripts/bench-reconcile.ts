@@ -142,6 +142,11 @@ try {
       published += 1
       return { messageId: `m${published}`, deduplicated: false }
     },
+    publishBatch: async (items) =>
+      items.map(() => {
+        published += 1
+        return { messageId: `m${published}`, deduplicated: false }
+      }),
   }
   const deps: SeckillDeps = {
     clock,

@@ -40,6 +40,11 @@ const recordingQueue: Queue = {
     published.push(topic)
     return { messageId: `m${published.length}`, deduplicated: false }
   },
+  publishBatch: async (items) =>
+    items.map((it) => {
+      published.push(it.topic)
+      return { messageId: `m${published.length}`, deduplicated: false }
+    }),
 }
 
 beforeAll(async () => {

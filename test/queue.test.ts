@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ManualClock } from '../src/adapters/memory/clock.ts'
 import { MemoryQueue } from '../src/adapters/memory/queue.ts'
+import { QStashQueue } from '../src/adapters/qstash/queue.ts'
 import { type NodeServer, startNodeServer } from '../src/app/node.ts'
+import { DependencyUnavailable } from '../src/domain/errors.ts'
 import type { TopicHandlers } from '../src/domain/ports/queue.ts'
 import { queueContract } from './contracts/queue.contract.ts'
 import { freePort } from './harness/net.ts'
@@ -54,6 +56,11 @@ describe('QStash stand-in delivering to the app over HTTP', () => {
       advance: (ms) => qstash.advance(ms),
       idle: () => qstash.idle(),
       dispose: async () => {},
+      refusePublishes: () => {
+        const fault = qstash.faults.failPublishes({ status: 503 })
+        return () => fault.remove()
+      },
+      publishRequests: () => qstash.stats().publishRequests,
     }
   })
 })
@@ -109,5 +116,62 @@ describe('MemoryQueue: bounded in-process deliveries (embedded mode never stalls
     expect(order.indexOf('request')).toBeLessThan(order.indexOf('delivery 2'))
     expect(order.filter((o) => o.startsWith('delivery'))).toHaveLength(3)
     await queue.close()
+  })
+})
+
+describe('QStashQueue.publishBatch against the SDK (a recording client)', () => {
+  const urls = {
+    consumerUrl: (t: string) => `https://app.example/queue/${t}`,
+    deadLetterUrl: (t: string) => `https://app.example/queue/${t}/dead`,
+  }
+  function recordingClient(answer: (n: number) => unknown[]) {
+    const sent: { single: unknown[]; batches: unknown[][] } = { single: [], batches: [] }
+    const client = {
+      publishJSON: async (req: unknown) => {
+        sent.single.push(structuredClone(req))
+        return { messageId: 'one' }
+      },
+      batchJSON: async (reqs: unknown[]) => {
+        sent.batches.push(structuredClone(reqs))
+        return answer(reqs.length)
+      },
+    }
+    return { client: client as unknown as ConstructorParameters<typeof QStashQueue>[0], sent }
+  }
+
+  it('sends each item exactly as publish would (url, retries, failure callback, delay, dedup id)', async () => {
+    const { client, sent } = recordingClient((n) =>
+      Array.from({ length: n }, (_, i) => ({ messageId: `m${i}`, deduplicated: i === 1 }))
+    )
+    const queue = new QStashQueue(client, urls)
+    const items = [
+      { topic: 'orders.persist', body: { a: 1 }, opts: { dedupId: 'persist-1', retries: 5 } },
+      { topic: 'orders.timeout', body: { b: 2 }, opts: { delayMs: 900_001, dedupId: 't-1' } },
+      { topic: 'plain', body: undefined },
+    ]
+    const receipts = await queue.publishBatch(items)
+    for (const it of items) await queue.publish(it.topic, it.body, it.opts)
+    expect(sent.batches).toEqual([sent.single])
+    expect(sent.single[1]).toMatchObject({ delay: 901, deduplicationId: 't-1', retries: 3 })
+    expect(receipts).toEqual([
+      { messageId: 'm0', deduplicated: false },
+      { messageId: 'm1', deduplicated: true },
+      { messageId: 'm2', deduplicated: false },
+    ])
+    expect(await queue.publishBatch([])).toEqual([])
+    expect(sent.batches).toHaveLength(1)
+  })
+
+  it('rejects with DependencyUnavailable when QStash refuses one message of an accepted batch', async () => {
+    const { client } = recordingClient(() => [{ messageId: 'm0' }, { error: 'quota exceeded' }])
+    const queue = new QStashQueue(client, urls)
+    const err = await queue
+      .publishBatch([
+        { topic: 'a', body: 1 },
+        { topic: 'b', body: 2 },
+      ])
+      .catch((e) => e)
+    expect(err).toBeInstanceOf(DependencyUnavailable)
+    expect(String(err.cause)).toMatch(/quota exceeded/)
   })
 })

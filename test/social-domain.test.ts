@@ -244,6 +244,9 @@ describe('feed fan-out', () => {
         published.push({ topic, body, ...(opts ? { opts } : {}) })
         return { messageId: `m${published.length}`, deduplicated: false }
       },
+      async publishBatch(items) {
+        return Promise.all(items.map((it) => this.publish(it.topic, it.body, it.opts)))
+      },
     }
     return { queue, published }
   }

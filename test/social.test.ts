@@ -93,6 +93,7 @@ describe.each(kinds)('social features over HTTP [%s]', (kind) => {
             }
             return queue.publish(topic, body, opts)
           },
+          publishBatch: (items) => queue.publishBatch(items),
         }),
       },
     })

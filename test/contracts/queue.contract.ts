@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { PermanentFailure } from '../../src/domain/errors.ts'
+import { DependencyUnavailable, PermanentFailure } from '../../src/domain/errors.ts'
 import type { DeadLetter, Delivery, Queue, TopicHandlers } from '../../src/domain/ports/queue.ts'
 
 export interface QueueHarness {
@@ -9,6 +9,13 @@ export interface QueueHarness {
   /** Resolves once no delivery is running or due. */
   idle(): Promise<void>
   dispose(): Promise<void>
+  /**
+   * Makes the queue refuse every publish request (an error status) until the returned function is
+   * called. Absent when the adapter has no outside service to fail (memory).
+   */
+  refusePublishes?(): () => void
+  /** Publish requests the queue service has answered so far (absent: not countable). */
+  publishRequests?(): number
 }
 
 /** Builds a queue whose consumers are `handlers` (read at delivery time). */
@@ -135,6 +142,113 @@ export function queueContract(name: string, make: MakeQueue) {
       expect(new Set(receipts.map((x) => x.messageId)).size).toBe(100)
       const seen = r.deliveries.map((d) => (d.body as { i: number }).i).sort((a, b) => a - b)
       expect(seen).toEqual(Array.from({ length: 100 }, (_, i) => i))
+      await h.dispose()
+    })
+
+    it('publishBatch: one request, each item delivered once, receipts in order', async () => {
+      const a = recorder()
+      const b = recorder()
+      const h = await make({ 'batch.a': a.handler, 'batch.b': b.handler })
+      const before = h.publishRequests?.()
+      const receipts = await h.queue.publishBatch([
+        { topic: 'batch.a', body: { n: 1 } },
+        { topic: 'batch.b', body: { n: 2 }, opts: { dedupId: 'b-2' } },
+        { topic: 'batch.a', body: null },
+      ])
+      if (before !== undefined) expect(h.publishRequests!() - before).toBe(1)
+      await h.idle()
+      expect(receipts.map((r) => r.deduplicated)).toEqual([false, false, false])
+      expect(new Set(receipts.map((r) => r.messageId)).size).toBe(3)
+      expect(a.deliveries.map((d) => [d.body, d.messageId])).toEqual([
+        [{ n: 1 }, receipts[0]!.messageId],
+        [null, receipts[2]!.messageId],
+      ])
+      expect(b.deliveries.map((d) => [d.topic, d.body, d.messageId, d.attempt])).toEqual([
+        ['batch.b', { n: 2 }, receipts[1]!.messageId, 0],
+      ])
+      expect(await h.queue.publishBatch([])).toEqual([])
+      await h.dispose()
+    })
+
+    it('publishBatch honours each item’s delay, dedup id and retries', async () => {
+      const now = recorder()
+      const later = recorder((attempt) => (attempt === 0 ? new Error('first fails') : undefined))
+      const h = await make({ 'batch.now': now.handler, 'batch.later': later.handler })
+      const first = await h.queue.publishBatch([
+        { topic: 'batch.now', body: { k: 'now' }, opts: { dedupId: 'once-1', retries: 0 } },
+        { topic: 'batch.later', body: { k: 'later' }, opts: { delayMs: 30_000, retries: 1 } },
+      ])
+      // The same id again, alone and in a batch beside a fresh item: dropped, the other queued.
+      const again = await h.queue.publishBatch([
+        { topic: 'batch.now', body: { k: 'dup' }, opts: { dedupId: 'once-1' } },
+        { topic: 'batch.now', body: { k: 'fresh' }, opts: { dedupId: 'once-2' } },
+      ])
+      expect(again[0]).toEqual({ messageId: first[0]!.messageId, deduplicated: true })
+      expect(again[1]?.deduplicated).toBe(false)
+      await h.idle()
+      expect(now.deliveries.map((d) => d.body)).toEqual([{ k: 'now' }, { k: 'fresh' }])
+      expect(later.deliveries).toHaveLength(0)
+      await h.advance(29_000)
+      await h.idle()
+      expect(later.deliveries).toHaveLength(0)
+      await h.advance(1_000)
+      await h.idle()
+      expect(later.deliveries.map((d) => d.attempt)).toEqual([0])
+      await h.advance(DAY)
+      await h.idle()
+      await h.advance(DAY)
+      await h.idle()
+      expect(later.deliveries.map((d) => d.attempt)).toEqual([0, 1])
+      expect(later.dead).toHaveLength(0)
+      expect(now.deliveries).toHaveLength(2)
+      await h.dispose()
+    })
+
+    it('publishBatch with an unserialisable body is refused as a whole: nothing is delivered', async () => {
+      const r = recorder()
+      const h = await make({ 'batch.bad': r.handler })
+      const err = await h.queue
+        .publishBatch([
+          { topic: 'batch.bad', body: { ok: 1 }, opts: { dedupId: 'bad-1' } },
+          { topic: 'batch.bad', body: { n: 1n } },
+        ])
+        .catch((e) => e)
+      expect(err).toBeInstanceOf(DependencyUnavailable)
+      await h.idle()
+      await h.advance(DAY)
+      await h.idle()
+      expect(r.deliveries).toHaveLength(0)
+      // Nothing was remembered either: the same dedup id is accepted afresh.
+      const [ok] = await h.queue.publishBatch([
+        { topic: 'batch.bad', body: { ok: 2 }, opts: { dedupId: 'bad-1' } },
+      ])
+      expect(ok?.deduplicated).toBe(false)
+      await h.idle()
+      expect(r.deliveries.map((d) => d.body)).toEqual([{ ok: 2 }])
+      await h.dispose()
+    })
+
+    it('a refused publishBatch rejects with DependencyUnavailable and delivers nothing', async (t) => {
+      const r = recorder()
+      const h = await make({ 'batch.refused': r.handler })
+      if (!h.refusePublishes) return t.skip()
+      const items = [
+        { topic: 'batch.refused', body: { i: 1 }, opts: { dedupId: 'refused-1' } },
+        { topic: 'batch.refused', body: { i: 2 }, opts: { dedupId: 'refused-2', delayMs: 1_000 } },
+      ]
+      const restore = h.refusePublishes()
+      const err = await h.queue.publishBatch(items).catch((e) => e)
+      restore()
+      expect(err).toBeInstanceOf(DependencyUnavailable)
+      await h.advance(DAY)
+      await h.idle()
+      expect(r.deliveries).toHaveLength(0)
+      // Published again later (the outbox's way): each item arrives once.
+      const receipts = await h.queue.publishBatch(items)
+      expect(receipts.map((x) => x.deduplicated)).toEqual([false, false])
+      await h.advance(1_000)
+      await h.idle()
+      expect(r.deliveries.map((d) => d.body)).toEqual([{ i: 1 }, { i: 2 }])
       await h.dispose()
     })
   })

@@ -374,7 +374,10 @@ export function socialRepositoriesContract(
         const background: Promise<unknown>[] = []
         const deps = {
           clock: new ManualClock(T0),
-          queue: { publish: () => Promise.reject(new Error('unused')) },
+          queue: {
+            publish: () => Promise.reject(new Error('unused')),
+            publishBatch: () => Promise.reject(new Error('unused')),
+          },
           blogs: h.blogs,
           likeIndex: {
             put: async (blogId: string, userId: string, atMs: number | null) => {

@@ -23,8 +23,19 @@ export function seckillFaults(now: () => number = Date.now) {
     failOrders: new Set<string>(),
     /** Make publishing throw (the queue is unreachable). */
     publishDown: false,
-    /** Make publishing to these topics throw. */
+    /** Make publishing to these topics throw (a batch holding one is refused as a whole). */
     publishFails: new Set<string>(),
+    /**
+     * A batch is accepted except for its items of these topics (QStash answers a batch message
+     * by message): the others are queued, the publish rejects.
+     */
+    batchRefuses: new Set<string>(),
+    /** Items left out of batches by `batchRefuses`. */
+    refusedItems: 0,
+    /** Queue calls the app made (publish and publishBatch: one request each). */
+    publishCalls: 0,
+    /** Payment-timeout deliveries handled without an error, by order id. */
+    timeoutsHandled: new Map<string, number>(),
     /** Fail every delivery of the payment timeout (its dead-letter hand-off still runs). */
     timeoutFails: false,
     attempts: new Map<string, number>(),
@@ -68,28 +79,49 @@ export function seckillFaults(now: () => number = Date.now) {
       'orders.timeout': {
         handle: async (d: Delivery<never>) => {
           if (state.timeoutFails) throw new Error('injected: timeout consumer fails')
-          return timeout.handle(d)
+          await timeout.handle(d)
+          const id = (d.body as { orderId: string }).orderId
+          state.timeoutsHandled.set(id, (state.timeoutsHandled.get(id) ?? 0) + 1)
         },
         deadLetter: (l) => timeout.deadLetter(l),
       },
     }
   }
+  const refused = (topics: readonly string[]) =>
+    state.publishDown || topics.some((t) => state.publishFails.has(t))
+  /** true when this (first) persist publish "dies" with the process before reaching the queue. */
+  const crashes = (topic: string, body: unknown) => {
+    const orderId = (body as { orderId?: string } | null)?.orderId
+    if (topic !== 'orders.persist' || !orderId || published.has(orderId)) return false
+    published.add(orderId)
+    if (!state.crashBeforePublish?.(orderId)) return false
+    state.crashed.add(orderId)
+    return true
+  }
+  // Nothing follows the publish in the app, so "resolved without publishing" is the state a dead
+  // process leaves (a never-settling promise would only hang settle()).
+  const crashed = { messageId: 'crashed-before-publish', deduplicated: false }
   const queue = (q: Queue): Queue => ({
     publish: (topic, body, opts) => {
-      if (state.publishDown || state.publishFails.has(topic)) {
+      state.publishCalls++
+      if (refused([topic])) return Promise.reject(new Error('injected: queue unreachable'))
+      if (crashes(topic, body)) return Promise.resolve(crashed)
+      return q.publish(topic, body, opts)
+    },
+    publishBatch: async (items) => {
+      state.publishCalls++
+      if (refused(items.map((it) => it.topic))) {
         return Promise.reject(new Error('injected: queue unreachable'))
       }
-      const orderId = (body as { orderId?: string } | null)?.orderId
-      if (topic === 'orders.persist' && orderId && !published.has(orderId)) {
-        published.add(orderId)
-        if (state.crashBeforePublish?.(orderId)) {
-          state.crashed.add(orderId)
-          // Nothing follows the publish in the app, so "resolved without publishing" is the
-          // state a dead process leaves (a never-settling promise would only hang settle()).
-          return Promise.resolve({ messageId: 'crashed-before-publish', deduplicated: false })
-        }
+      // One request: the process dies before all of it or none.
+      if (items.map((it) => crashes(it.topic, it.body)).some(Boolean)) {
+        return Promise.resolve(items.map(() => crashed))
       }
-      return q.publish(topic, body, opts)
+      const kept = items.filter((it) => !state.batchRefuses.has(it.topic))
+      if (kept.length === items.length) return q.publishBatch(items)
+      state.refusedItems += items.length - kept.length
+      await q.publishBatch(kept)
+      throw new Error('injected: the queue refused part of a batch')
     },
   })
   const unreachable = () => {
@@ -137,6 +169,11 @@ export function publishHold() {
       if (!held) return q.publish(topic, body, opts)
       held.push(() => q.publish(topic, body, opts))
       return Promise.resolve({ messageId: 'held', deduplicated: false })
+    },
+    publishBatch: (items) => {
+      if (!held) return q.publishBatch(items)
+      held.push(() => q.publishBatch(items))
+      return Promise.resolve(items.map(() => ({ messageId: 'held', deduplicated: false })))
     },
   })
   return {

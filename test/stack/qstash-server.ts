@@ -142,6 +142,8 @@ export interface QStashServer {
   dlq(): DlqEntry[]
   deliveries(): DeliveryRecord[]
   stats(): {
+    /** HTTP publish requests answered (publish, enqueue and batch, faulted ones included). */
+    publishRequests: number
     published: number
     deduplicated: number
     attempts: number
@@ -188,7 +190,14 @@ export async function startQStashServer(options: QStashServerOptions = {}): Prom
   const dlqEntries = new Map<string, { entry: DlqEntry; msg: Msg }>()
   const queues = new Map<string, QueueState>()
   const records: DeliveryRecord[] = []
-  const stats = { published: 0, deduplicated: 0, attempts: 0, delivered: 0, failed: 0 }
+  const stats = {
+    publishRequests: 0,
+    published: 0,
+    deduplicated: 0,
+    attempts: 0,
+    delivered: 0,
+    failed: 0,
+  }
   const running = new Set<Promise<void>>()
   const waiters: { ready: () => boolean; resolve: () => void }[] = []
   const abort = new AbortController()
@@ -486,6 +495,7 @@ export async function startQStashServer(options: QStashServerOptions = {}): Prom
         return bad('invalid JSON body')
       }
     }
+    if (method === 'POST' && /^\/v2\/(publish|enqueue|batch)\b/.test(raw)) stats.publishRequests++
     if (method === 'POST' && raw.startsWith('/v2/publish/')) {
       const spec = parsePublish(raw.slice('/v2/publish/'.length), h, body)
       const drop = publishFault([spec])

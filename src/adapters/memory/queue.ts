@@ -1,6 +1,7 @@
-import { PermanentFailure } from '../../domain/errors.ts'
+import { DependencyUnavailable, PermanentFailure } from '../../domain/errors.ts'
 import type { Clock } from '../../domain/ports/clock.ts'
 import type {
+  BatchItem,
   Delivery,
   DeliveryVerifier,
   PublishOptions,
@@ -75,6 +76,21 @@ export class MemoryQueue implements Queue {
   }
 
   async publish(topic: string, body: unknown, opts: PublishOptions = {}): Promise<PublishReceipt> {
+    return this.#accept(topic, JSON.stringify(body ?? null), opts)
+  }
+
+  /** Serialises every item first: a batch with an unserialisable body queues nothing. */
+  async publishBatch(items: readonly BatchItem[]): Promise<PublishReceipt[]> {
+    let jsons: string[]
+    try {
+      jsons = items.map((it) => JSON.stringify(it.body ?? null))
+    } catch (e) {
+      throw new DependencyUnavailable('queue', e)
+    }
+    return items.map((it, i) => this.#accept(it.topic, jsons[i]!, it.opts ?? {}))
+  }
+
+  #accept(topic: string, json: string, opts: PublishOptions): PublishReceipt {
     const now = this.#clock.now()
     if (opts.dedupId !== undefined) {
       const seen = this.#dedup.get(`${topic}\0${opts.dedupId}`)
@@ -89,7 +105,6 @@ export class MemoryQueue implements Queue {
       this.#dedup.delete(key) // re-inserted at the end: the map stays in publish order
       this.#dedup.set(key, { messageId, at: now })
     }
-    const json = JSON.stringify(body ?? null)
     const job = this.#deliver(
       topic,
       json,

@@ -1,6 +1,7 @@
 import { Client, Receiver } from '@upstash/qstash'
 import { DependencyUnavailable } from '../../domain/errors.ts'
 import type {
+  BatchItem,
   DeliveryVerifier,
   PublishOptions,
   PublishReceipt,
@@ -45,20 +46,49 @@ export class QStashQueue implements Queue {
     this.#options = options
   }
 
+  /** What `publishJSON` and each `batchJSON` item carry for one message. */
+  #request(topic: string, body: unknown, opts: PublishOptions) {
+    return {
+      url: this.#options.consumerUrl(topic),
+      body: body ?? null,
+      retries: opts.retries ?? 3,
+      failureCallback: this.#options.deadLetterUrl(topic),
+      ...(opts.delayMs ? { delay: Math.ceil(opts.delayMs / 1000) } : {}),
+      ...(opts.dedupId !== undefined ? { deduplicationId: opts.dedupId } : {}),
+    }
+  }
+
   async publish(topic: string, body: unknown, opts: PublishOptions = {}): Promise<PublishReceipt> {
     try {
-      const res = await this.#client.publishJSON({
-        url: this.#options.consumerUrl(topic),
-        body: body ?? null,
-        retries: opts.retries ?? 3,
-        failureCallback: this.#options.deadLetterUrl(topic),
-        ...(opts.delayMs ? { delay: Math.ceil(opts.delayMs / 1000) } : {}),
-        ...(opts.dedupId !== undefined ? { deduplicationId: opts.dedupId } : {}),
-      })
+      const res = await this.#client.publishJSON(this.#request(topic, body, opts))
       return { messageId: res.messageId, deduplicated: res.deduplicated === true }
     } catch (e) {
       throw new DependencyUnavailable('queue', e)
     }
+  }
+
+  /** One `POST /v2/batch` (the SDK's `batchJSON`); QStash answers per message, in order. */
+  async publishBatch(items: readonly BatchItem[]): Promise<PublishReceipt[]> {
+    if (items.length === 0) return []
+    let res: unknown[]
+    try {
+      res = await this.#client.batchJSON(
+        items.map((it) => this.#request(it.topic, it.body, it.opts ?? {}))
+      )
+    } catch (e) {
+      throw new DependencyUnavailable('queue', e)
+    }
+    // A message QStash did not accept answers an error object instead of a message id.
+    const receipts = res.map((r) => r as { messageId?: unknown; deduplicated?: unknown } | null)
+    const refused = receipts.findIndex((r) => typeof r?.messageId !== 'string')
+    if (receipts.length !== items.length || refused >= 0) {
+      const detail = refused >= 0 ? JSON.stringify(res[refused]).slice(0, 200) : 'short answer'
+      throw new DependencyUnavailable('queue', new Error(`batch item not accepted: ${detail}`))
+    }
+    return receipts.map((r) => ({
+      messageId: r!.messageId as string,
+      deduplicated: r!.deduplicated === true,
+    }))
   }
 }
 

@@ -7,6 +7,13 @@ export interface PublishOptions {
   retries?: number
 }
 
+/** One message of a batch: what `publish(topic, body, opts)` would publish alone. */
+export interface BatchItem {
+  topic: string
+  body: unknown
+  opts?: PublishOptions
+}
+
 export interface PublishReceipt {
   messageId: string
   /** true when `dedupId` matched an earlier message and nothing new was queued. */
@@ -24,6 +31,18 @@ export interface Queue {
    * (the caller must keep the work somewhere durable, e.g. an outbox, and publish again later).
    */
   publish(topic: string, body: unknown, opts?: PublishOptions): Promise<PublishReceipt>
+  /**
+   * Accepts several messages in ONE request to the queue (QStash: `POST /v2/batch`), each exactly
+   * as `publish` would (its own delay, counted from now, dedup id and retries). Resolves with one
+   * receipt per item, in order, once every item is accepted; an empty batch sends nothing.
+   * Rejects with DependencyUnavailable('queue') otherwise. A batch refused as a whole (unreachable,
+   * an error status, a malformed or unserialisable item) queued nothing, but acceptance is NOT
+   * all-or-nothing in general: QStash accepts a well-formed batch message by message and may refuse
+   * some of them, so after a rejection any subset may be queued. Callers that must not lose or
+   * double an item give every item a dedup id and publish the same batch again later (the
+   * duplicates are dropped within the dedup window; consumers are idempotent anyway).
+   */
+  publishBatch(items: readonly BatchItem[]): Promise<PublishReceipt[]>
 }
 
 export interface Delivery<T = unknown> {

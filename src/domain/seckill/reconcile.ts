@@ -6,7 +6,7 @@ import {
   ledgerStateOf,
   loadSale,
   pause,
-  publishPersist,
+  publishAccepted,
   type SeckillDeps,
 } from './seckill.ts'
 
@@ -192,7 +192,7 @@ async function compareLedger(
       drifts.push({ orderId: r.orderId, kind: 'pending-not-persisted' })
       if (repair) {
         const { orderId, userId, seq, acceptedAt } = r
-        await publishPersist(deps, { orderId, voucherId, userId, seq, acceptedAt })
+        await publishAccepted(deps, { orderId, voucherId, userId, seq, acceptedAt })
       }
       continue
     }

@@ -26,7 +26,10 @@ export const TOPIC_TIMEOUT = 'orders.timeout'
 export interface SeckillPolicy {
   /** How long a sale's Redis keys outlive its end, in ms. */
   retentionMs: number
-  /** Unpaid orders are cancelled this long after they were persisted, in ms. */
+  /**
+   * Unpaid orders are cancelled this long after they were accepted (the 202; the order's
+   * createdAt is its acceptance), in ms.
+   */
   payTimeoutMs: number
   /** The relay republishes outbox entries older than this, in ms. */
   relayAfterMs: number
@@ -159,8 +162,8 @@ export async function loadSale(
 /**
  * The flash-sale admission: one atomic ledger step (loading the sale first if it is missing),
  * which also takes a token from the sale's admission bucket (`policy.saleLimit`) for an acceptance.
- * On acceptance the persist message is published after the response; if that publish fails the
- * reservation waits in the outbox for the relay. Refusals throw DomainError with their code; an
+ * On acceptance the persist message and its payment timeout are published after the response, in
+ * one queue request; if that publish fails the reservation waits in the outbox for the relay. Refusals throw DomainError with their code; an
  * empty admission bucket throws RATE_LIMITED with `retryAfterMs` (nothing was taken).
  */
 export async function reserve(
@@ -193,7 +196,7 @@ export async function reserve(
         seq: outcome.seq,
         acceptedAt: deps.clock.now(),
       }
-      deps.background(publishPersist(deps, message))
+      deps.background(publishAccepted(deps, message))
       return { orderId: outcome.orderId, replayed: false }
     }
     case 'replayed':
@@ -209,13 +212,46 @@ export async function reserve(
   }
 }
 
-/** Publishes the persist message; deduplicated per order so the relay may repeat it safely. */
-export function publishPersist(deps: Pick<SeckillDeps, 'queue' | 'policy'>, m: PersistMessage) {
-  return deps.queue.publish(TOPIC_PERSIST, m, {
-    dedupId: `persist-${m.orderId}`,
-    retries: deps.policy.persistRetries,
-  })
+/** Redeliveries of the payment timeout: at least as many as the persist message gets. */
+export function timeoutRetries(policy: Pick<SeckillPolicy, 'persistRetries'>): number {
+  return Math.max(3, policy.persistRetries)
 }
+
+/**
+ * Publishes everything an accepted order needs from the queue in ONE request (a batch): the
+ * persist message and the payment timeout, due `payTimeoutMs` after acceptance (`m.acceptedAt`;
+ * a republish schedules what is left of that, or 0). Both are deduplicated per order
+ * (`persist-<id>`, `timeout-<id>`), so the relay and reconciliation may repeat the batch safely,
+ * also after a partly accepted one. The timeout may arrive before the order is persisted (a long
+ * persist outage): it is retried while the ledger holds the order pending (ORDER_PENDING), with at
+ * least the persist message's retries, so its last attempt comes after the persist's last one;
+ * `cancelOverdue` is the backstop.
+ */
+export function publishAccepted(
+  deps: Pick<SeckillDeps, 'queue' | 'policy' | 'clock'>,
+  m: PersistMessage
+) {
+  const dueIn = m.acceptedAt + deps.policy.payTimeoutMs - deps.clock.now()
+  return deps.queue.publishBatch([
+    {
+      topic: TOPIC_PERSIST,
+      body: m,
+      opts: { dedupId: `persist-${m.orderId}`, retries: deps.policy.persistRetries },
+    },
+    {
+      topic: TOPIC_TIMEOUT,
+      body: { orderId: m.orderId },
+      opts: {
+        delayMs: Math.max(0, dueIn),
+        dedupId: `timeout-${m.orderId}`,
+        retries: timeoutRetries(deps.policy),
+      },
+    },
+  ])
+}
+
+/** Unix ms a Date can hold (the order's createdAt). */
+const isTime = (t: unknown): t is number => typeof t === 'number' && t >= 0 && t <= 8.64e15
 
 function parsePersist(body: unknown): PersistMessage {
   const m = body as Partial<PersistMessage> | null
@@ -225,7 +261,7 @@ function parsePersist(body: unknown): PersistMessage {
     !isDecimalId(m.voucherId) ||
     !isDecimalId(m.userId) ||
     !Number.isInteger(m.seq) ||
-    typeof m.acceptedAt !== 'number'
+    !isTime(m.acceptedAt)
   ) {
     throw new PermanentFailure('malformed persist message')
   }
@@ -246,28 +282,21 @@ async function settleLedger(deps: SeckillDeps, m: PersistMessage, order: Order) 
 }
 
 /**
- * The persist consumer (at-least-once): one Postgres transaction inserts the order and takes the
- * database stock; only after it commits is the outbox entry cleared (ledger: committed) and the
- * payment timeout scheduled. A redelivery finds the order and only re-settles the ledger.
+ * The persist consumer (at-least-once): one Postgres transaction inserts the order (createdAt =
+ * its acceptance, the start of its payment deadline) and takes the database stock; only after it
+ * commits is the outbox entry cleared (ledger: committed). The payment timeout was published with
+ * this message (`publishAccepted`). A redelivery finds the order and only re-settles the ledger.
  */
 export async function handlePersist(deps: SeckillDeps, delivery: Delivery<unknown>) {
   const m = parsePersist(delivery.body)
-  const now = deps.clock.now()
   const r = await deps.orders.persist(
     { id: m.orderId, userId: m.userId, voucherId: m.voucherId, seq: m.seq },
-    now
+    m.acceptedAt
   )
   if (r.result === 'sold-out') throw new PermanentFailure('no database stock left')
   if (r.result === 'duplicate') throw new PermanentFailure('the user already holds this order slot')
   await settleLedger(deps, m, r.order)
   announceOrder(deps, r.order)
-  if (r.order.status === 'unpaid') {
-    await deps.queue.publish(
-      TOPIC_TIMEOUT,
-      { orderId: m.orderId },
-      { delayMs: deps.policy.payTimeoutMs, dedupId: `timeout-${m.orderId}` }
-    )
-  }
 }
 
 /**
@@ -293,7 +322,7 @@ export async function handlePersistDead(deps: SeckillDeps, letter: DeadLetter<un
 /** Cancels an unpaid order (by its owner, or by the system when `userId` is null). */
 export async function cancelOrder(deps: SeckillDeps, orderId: string, userId: string | null) {
   let r = await deps.orders.cancel(orderId, userId, deps.clock.now())
-  if (!r.order && userId) {
+  if (!r.order) {
     const held = await heldInLedger(deps, orderId, userId)
     if (held?.state === 'pending') throw stillPending()
     if (held) r = await deps.orders.cancel(orderId, userId, deps.clock.now())
@@ -309,8 +338,9 @@ export async function cancelOrder(deps: SeckillDeps, orderId: string, userId: st
 }
 
 /**
- * The payment-timeout consumer: cancels the order if it is still unpaid. A timeout that keeps
- * failing still cancels through the dead-letter hand-off (`handleTimeoutDead`); reconciliation
+ * The payment-timeout consumer: cancels the order if it is still unpaid; a paid, failed or
+ * cancelled one is left alone. One that arrives while the order is still pending (not yet
+ * persisted) is retried (ORDER_PENDING). A timeout that keeps failing still cancels through the dead-letter hand-off (`handleTimeoutDead`); reconciliation
  * is the backstop for one that was never published (`cancelOverdue`).
  */
 export async function handleTimeout(deps: SeckillDeps, delivery: Pick<Delivery<unknown>, 'body'>) {
@@ -336,7 +366,7 @@ export async function handleTimeoutDead(deps: SeckillDeps, letter: DeadLetter<un
 }
 
 /**
- * Cancels unpaid orders persisted more than `payTimeoutMs + graceMs` ago (their timeout was lost:
+ * Cancels unpaid orders accepted (createdAt) more than `payTimeoutMs + graceMs` ago (their timeout was lost:
  * the publish kept failing, or the message was dead-lettered unprocessed), at most `limit` per
  * call (of one sale, or of all), oldest first. Stock goes back exactly once (the cancel is a
  * compare-and-set). Without `repair` it only counts them.
@@ -388,17 +418,17 @@ function recentSales(deps: SeckillDeps): Promise<Voucher[]> {
 /**
  * After Postgres missed an order: the ledger's record of it, found in a constant number of calls
  * whatever the number of sales (the `saleOf` index, then the sale's record), or null when it is not
- * `userId`'s. The consumer commits Postgres before it moves the ledger on, so a record that is no
+ * `userId`'s (null `userId`: the system, any owner's). The consumer commits Postgres before it moves the ledger on, so a record that is no
  * longer pending here means Postgres has the order now: read (or act on) Postgres again.
  */
 async function heldInLedger(
   deps: SeckillDeps,
   orderId: string,
-  userId: string
+  userId: string | null
 ): Promise<Reservation | null> {
   const voucherId = await deps.ledger.saleOf(orderId)
   const held = voucherId ? await deps.ledger.find(voucherId, orderId) : null
-  return held?.userId === userId ? held : null
+  return held && (userId === null || held.userId === userId) ? held : null
 }
 
 function stillPending(): DomainError {
@@ -444,7 +474,10 @@ export async function orderStatus(
   return { id, voucherId, status, createdAt, paidAt, cancelledAt }
 }
 
-/** Republishes outbox entries that were never persisted (publish failed, or a lost message). */
+/**
+ * Republishes outbox entries that were never persisted (publish failed, or a lost message): the
+ * same batch as at acceptance, so the persist message and the payment timeout each arrive once.
+ */
 export async function relayOutbox(deps: SeckillDeps): Promise<{ republished: number }> {
   const before = deps.clock.now() - deps.policy.relayAfterMs
   let republished = 0
@@ -456,7 +489,7 @@ export async function relayOutbox(deps: SeckillDeps): Promise<{ republished: num
       if (i > 0) await pause(deps)
       const results = await Promise.allSettled(
         stale.slice(i, i + JOB_CHUNK).map((r) =>
-          publishPersist(deps, {
+          publishAccepted(deps, {
             orderId: r.orderId,
             voucherId: r.voucherId,
             userId: r.userId,
