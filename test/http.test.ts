@@ -187,6 +187,18 @@ describe('queue consumer endpoint signature checks (QStash stand-in keys)', () =
       async (body: string) =>
         signQStashJwt(qstash.currentSigningKey, { sub: `${publicUrl}/internal/queue/other`, body }),
     ],
+    [
+      'alg none',
+      async (body: string) => {
+        const [, claims] = (
+          await signQStashJwt(qstash.currentSigningKey, { sub: url(), body })
+        ).split('.')
+        return `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${claims}.`
+      },
+    ],
+    ['garbage', async () => 'not-a-jwt'],
+    ['garbage with dots', async () => 'a.b.c'],
+    ['non-base64 segments', async () => '%%.$$.##'],
   ])(
     'rejects a %s signature with 401 problem+json and does not run the handler',
     async (_, sign) => {

@@ -6,17 +6,23 @@
  * middleware and nothing else), the baseline of bench:shops.
  *
  * Messages in:  { id, op: 'mint', from, n }       → { tokens: string[] }  (users + sessions)
+ *               { id, op: 'users', from, n }      → { ids: string[] }     (users only)
+ *               { id, op: 'profile', file? }      → starts the V8 CPU profiler, or (with file)
+ *                                                   stops it and writes the .cpuprofile there
  *               { id, op: 'pending', voucherId }  → orders accepted but not yet persisted
  *               { id, op: 'audit', voucherId }    → invariants' inputs after settling
  * Message out first: { ready: url, pid }
  * Env: the app's environment (BENCH_* are ignored by the app).
  */
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import { randomToken } from '../../src/adapters/system/random.ts'
 import { startNodeServer } from '../../src/app/node.ts'
 
 type Request =
-  | { id: number; op: 'mint'; from: number; n: number }
+  | { id: number; op: 'mint' | 'users'; from: number; n: number }
   | { id: number; op: 'pending' | 'audit'; voucherId: string }
+  | { id: number; op: 'profile'; file?: string }
 
 const server = await startNodeServer({
   port: Number(process.env.PORT ?? 0),
@@ -42,6 +48,33 @@ async function mint(from: number, n: number): Promise<string[]> {
   return tokens
 }
 
+async function users(from: number, n: number): Promise<string[]> {
+  const ids: string[] = []
+  for (let i = 0; i < n; i += 250) {
+    const batch = Array.from({ length: Math.min(250, n - i) }, async (_, j) => {
+      const phone = `+1556${String(from + i + j).padStart(7, '0')}`
+      return (await deps.users.findOrCreateByPhone(phone, 'd')).user.id
+    })
+    ids.push(...(await Promise.all(batch)))
+  }
+  return ids
+}
+
+let inspector: Session | undefined
+async function profile(file?: string) {
+  if (!file) {
+    inspector = new Session()
+    inspector.connect()
+    await inspector.post('Profiler.enable')
+    await inspector.post('Profiler.start')
+    return true
+  }
+  const { profile } = await inspector!.post('Profiler.stop')
+  writeFileSync(file, JSON.stringify(profile))
+  inspector!.disconnect()
+  return file
+}
+
 async function pending(voucherId: string) {
   await server.container.settle()
   return (await deps.ledger.counters(voucherId))?.pending ?? null
@@ -63,13 +96,23 @@ async function audit(voucherId: string) {
   }
 }
 
+function perform(msg: Request): Promise<unknown> {
+  switch (msg.op) {
+    case 'mint':
+      return mint(msg.from, msg.n)
+    case 'users':
+      return users(msg.from, msg.n)
+    case 'profile':
+      return profile(msg.file)
+    case 'pending':
+      return pending(msg.voucherId)
+    case 'audit':
+      return audit(msg.voucherId)
+  }
+}
+
 process.on('message', (msg: Request) => {
-  const work =
-    msg.op === 'mint'
-      ? mint(msg.from, msg.n)
-      : msg.op === 'pending'
-        ? pending(msg.voucherId)
-        : audit(msg.voucherId)
+  const work = perform(msg)
   work.then(
     (result) => process.send!({ id: msg.id, result }),
     (e: unknown) => process.send!({ id: msg.id, error: String((e as Error)?.stack ?? e) })
