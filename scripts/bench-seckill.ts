@@ -39,6 +39,7 @@ import {
   cleanRedis,
   cpuDelta,
   cpuText,
+  createSale,
   goal,
   type Load,
   load,
@@ -137,25 +138,6 @@ async function rounds(roundOnce: (round: number) => Promise<Row>): Promise<Row> 
 }
 
 // ---- set-up helpers -------------------------------------------------------------------------
-
-async function createSale(base: string, stock: number): Promise<string> {
-  const now = Date.now()
-  const res = await fetch(`${base}/vouchers/seckill`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      shopId: '1',
-      title: 'bench',
-      payValue: 100,
-      actualValue: 1000,
-      stock,
-      beginAt: new Date(now - 60_000).toISOString(),
-      endAt: new Date(now + 3_600_000).toISOString(),
-    }),
-  })
-  if (res.status !== 201) throw new Error(`creating the sale: ${res.status} ${await res.text()}`)
-  return ((await res.json()) as { id: string }).id
-}
 
 // ---- phases ---------------------------------------------------------------------------------
 
@@ -291,7 +273,7 @@ async function appPhase(kind: Exclude<Phase, 'baseline'>, databaseUrl?: string, 
       }
     }
     for (const shape of SHAPES) {
-      const warm = await createSale(base, WARMUP)
+      const warm = await createSale(base, ADMIN, WARMUP)
       await load({
         url: `${base}/vouchers/${warm}/seckill`,
         connections: CONNECTIONS,
@@ -300,7 +282,7 @@ async function appPhase(kind: Exclude<Phase, 'baseline'>, databaseUrl?: string, 
       })
       await persisted(warm)
       const row = await rounds(async () => {
-        const sale = await createSale(base, shape.stock)
+        const sale = await createSale(base, ADMIN, shape.stock)
         const before: Snapshot = await snapshot(parties)
         const result = await load({
           url: `${base}/vouchers/${sale}/seckill`,

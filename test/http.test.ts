@@ -121,6 +121,7 @@ describe('queue consumer endpoint signature checks (QStash stand-in keys)', () =
         QSTASH_TOKEN: qstash.token,
         QSTASH_CURRENT_SIGNING_KEY: qstash.currentSigningKey,
         QSTASH_NEXT_SIGNING_KEY: qstash.nextSigningKey,
+        SESSION_COOKIE: 'on',
       },
       topics: () => ({
         'test.sig': {
@@ -187,6 +188,18 @@ describe('queue consumer endpoint signature checks (QStash stand-in keys)', () =
       async (body: string) =>
         signQStashJwt(qstash.currentSigningKey, { sub: `${publicUrl}/internal/queue/other`, body }),
     ],
+    [
+      'alg none',
+      async (body: string) => {
+        const [, claims] = (
+          await signQStashJwt(qstash.currentSigningKey, { sub: url(), body })
+        ).split('.')
+        return `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${claims}.`
+      },
+    ],
+    ['garbage', async () => 'not-a-jwt'],
+    ['garbage with dots', async () => 'a.b.c'],
+    ['non-base64 segments', async () => '%%.$$.##'],
   ])(
     'rejects a %s signature with 401 problem+json and does not run the handler',
     async (_, sign) => {
@@ -199,6 +212,24 @@ describe('queue consumer endpoint signature checks (QStash stand-in keys)', () =
       expect(handled.length).toBe(before)
     }
   )
+
+  it('authenticates a delivery by its signature alone: no session lookup, no CSRF check', async () => {
+    // Mounted before the session middleware: a cookie (cookie mode is on here) and a cross-site
+    // Origin on a text/plain POST would otherwise be refused as CSRF (403) before the signature.
+    const body = JSON.stringify({ n: 3 })
+    const res = await fetch(url(), {
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': 'text/plain',
+        cookie: '__Host-session=not-a-session',
+        origin: 'https://elsewhere.example',
+        'upstash-signature': await signQStashJwt(qstash.currentSigningKey, { sub: url(), body }),
+      },
+    })
+    expect(res.status).toBe(200)
+    expect(handled).toContainEqual({ n: 3 })
+  })
 
   it('answers 489 non-retryable for a signed body that is not JSON', async () => {
     const body = 'not json'

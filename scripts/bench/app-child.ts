@@ -6,11 +6,14 @@
  * middleware and nothing else), the baseline of bench:shops.
  *
  * Messages in:  { id, op: 'mint', from, n }       → { tokens: string[] }  (users + sessions)
+ *               { id, op: 'users', from, n }      → { ids: string[] }     (users only)
+ *               { id, op: 'profile', file? }      → starts the V8 CPU profiler, or (with file)
+ *                                                   stops it and writes the .cpuprofile there
  *               { id, op: 'pending', voucherId }  → orders accepted but not yet persisted
  *               { id, op: 'audit', voucherId }    → invariants' inputs after settling
  * Message out first: { ready: url, pid }
- * Env: the app's environment (BENCH_* are ignored by the app). BENCH_CPU_PROFILE=<dir>: a V8 CPU
- * profile of what runs between the end of a 'mint' (set-up) and the next 'audit' (warm-up, the
+ * Env: the app's environment (BENCH_* are ignored by the app). BENCH_CPU_PROFILE=<dir> profiles
+ * without a 'profile' op: from the end of the first 'mint' (set-up) to the next 'audit' (warm-up,
  * timed load, persistence), then from each 'audit' to the next: <dir>/app-<pid>-<n>.cpuprofile.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -19,8 +22,9 @@ import { randomToken } from '../../src/adapters/system/random.ts'
 import { startNodeServer } from '../../src/app/node.ts'
 
 type Request =
-  | { id: number; op: 'mint'; from: number; n: number }
+  | { id: number; op: 'mint' | 'users'; from: number; n: number }
   | { id: number; op: 'pending' | 'audit'; voucherId: string }
+  | { id: number; op: 'profile'; file?: string }
 
 const server = await startNodeServer({
   port: Number(process.env.PORT ?? 0),
@@ -46,6 +50,34 @@ async function mint(from: number, n: number): Promise<string[]> {
   return tokens
 }
 
+async function users(from: number, n: number): Promise<string[]> {
+  const ids: string[] = []
+  for (let i = 0; i < n; i += 250) {
+    const batch = Array.from({ length: Math.min(250, n - i) }, async (_, j) => {
+      const phone = `+1556${String(from + i + j).padStart(7, '0')}`
+      return (await deps.users.findOrCreateByPhone(phone, 'd')).user.id
+    })
+    ids.push(...(await Promise.all(batch)))
+  }
+  return ids
+}
+
+let inspector: Session | undefined
+async function profile(file?: string) {
+  if (!file) {
+    inspector = new Session()
+    inspector.connect()
+    await inspector.post('Profiler.enable')
+    await inspector.post('Profiler.start')
+    return true
+  }
+  const { profile } = await inspector!.post('Profiler.stop')
+  writeFileSync(file, JSON.stringify(profile))
+  inspector!.disconnect()
+  inspector = undefined
+  return file
+}
+
 async function pending(voucherId: string) {
   await server.container.settle()
   return (await deps.ledger.counters(voucherId))?.pending ?? null
@@ -67,39 +99,41 @@ async function audit(voucherId: string) {
   }
 }
 
-const profileDir = process.env.BENCH_CPU_PROFILE
-const profiler = profileDir ? new Session() : null
-let profiling = false
-let profiles = 0
-profiler?.connect()
-await profiler?.post('Profiler.enable')
+function perform(msg: Request): Promise<unknown> {
+  switch (msg.op) {
+    case 'mint':
+      return mint(msg.from, msg.n)
+    case 'users':
+      return users(msg.from, msg.n)
+    case 'profile':
+      return profile(msg.file)
+    case 'pending':
+      return pending(msg.voucherId)
+    case 'audit':
+      return audit(msg.voucherId)
+  }
+}
 
-async function profile(op: Request['op']) {
-  if (!profiler) return
-  if (op === 'mint' && !profiling) {
-    profiling = true
-    await profiler.post('Profiler.start')
-  } else if (op === 'audit' && profiling) {
-    const { profile } = await profiler.post('Profiler.stop')
-    mkdirSync(profileDir!, { recursive: true })
-    writeFileSync(
-      `${profileDir}/app-${process.pid}-${++profiles}.cpuprofile`,
-      JSON.stringify(profile)
-    )
-    await profiler.post('Profiler.start') // the next round or shape
+const profileDir = process.env.BENCH_CPU_PROFILE
+let profiles = 0
+
+/** BENCH_CPU_PROFILE: starts the profiler after set-up, writes a profile at every audit. */
+async function autoProfile(op: Request['op']) {
+  if (!profileDir) return
+  if (op === 'mint' && !inspector) {
+    await profile()
+  } else if (op === 'audit' && inspector) {
+    mkdirSync(profileDir, { recursive: true })
+    await profile(`${profileDir}/app-${process.pid}-${++profiles}.cpuprofile`)
+    await profile() // the next round or shape
   }
 }
 
 process.on('message', (msg: Request) => {
-  const work =
-    msg.op === 'mint'
-      ? mint(msg.from, msg.n)
-      : msg.op === 'pending'
-        ? pending(msg.voucherId)
-        : audit(msg.voucherId)
+  const work = perform(msg)
   work.then(
     async (result) => {
-      await profile(msg.op)
+      await autoProfile(msg.op)
       process.send!({ id: msg.id, result })
     },
     (e: unknown) => process.send!({ id: msg.id, error: String((e as Error)?.stack ?? e) })

@@ -110,6 +110,31 @@ export async function load(job: LoadJob): Promise<Load> {
   return out
 }
 
+/** A flash sale of `stock` that runs for the next hour, created through the admin API. */
+export async function createSale(
+  base: string,
+  adminToken: string,
+  stock: number,
+  title = 'bench'
+): Promise<string> {
+  const now = Date.now()
+  const res = await fetch(`${base}/vouchers/seckill`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      shopId: '1',
+      title,
+      payValue: 100,
+      actualValue: 1000,
+      stock,
+      beginAt: new Date(now - 60_000).toISOString(),
+      endAt: new Date(now + 3_600_000).toISOString(),
+    }),
+  })
+  if (res.status !== 201) throw new Error(`creating the sale: ${res.status} ${await res.text()}`)
+  return ((await res.json()) as { id: string }).id
+}
+
 // ---- CPU time from /proc --------------------------------------------------------------------
 
 function statFields(pid: number): string[] | undefined {

@@ -40,6 +40,7 @@ import { DrizzleShopRepository } from '../adapters/postgres/shop-repository.ts'
 import { DrizzleUserRepository } from '../adapters/postgres/user-repository.ts'
 import type { BroadcastHub } from '../adapters/pubsub/hub.ts'
 import { createQStashClient, QStashQueue, QStashVerifier } from '../adapters/qstash/queue.ts'
+import type { SyncHashing } from '../adapters/qstash/signature.ts'
 import { isR2Bucket, R2BlobStore } from '../adapters/r2/blobs.ts'
 import { AliyunSmsSender } from '../adapters/sms/aliyun.ts'
 import { WebhookCodeSender } from '../adapters/sms/webhook.ts'
@@ -191,6 +192,8 @@ export interface Platform {
   prepareDatabase?: (handle: DatabaseHandle, config: AppConfig) => Promise<void>
   /** Node: where uploads live when there is no R2 binding (a directory under DATA_DIR). */
   embeddedBlobs?: (config: AppConfig) => BlobStore
+  /** Node (Bun, Deno): synchronous hashing for the queue signature check instead of Web Crypto. */
+  signatureHashing?: SyncHashing
 }
 
 export interface ContainerOptions {
@@ -392,10 +395,10 @@ export async function createContainer(
       consumerUrl: (topic) => `${base}/${topic}`,
       deadLetterUrl: (topic) => `${base}/${topic}/dead`,
     })
-    verifier = new QStashVerifier({
-      current: config.qstash.currentSigningKey,
-      next: config.qstash.nextSigningKey,
-    })
+    verifier = new QStashVerifier(
+      { current: config.qstash.currentSigningKey, next: config.qstash.nextSigningKey },
+      platform.signatureHashing ? { hashing: platform.signatureHashing } : {}
+    )
     probes.push({
       name: 'queue',
       adapter: 'qstash',

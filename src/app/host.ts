@@ -9,6 +9,7 @@ import { analyzeGrownTables } from '../adapters/postgres/analyze.ts'
 import { createDatabase, type DatabaseHandle } from '../adapters/postgres/db.ts'
 import { migrateDatabase } from '../adapters/postgres/migrate.ts'
 import { seedDemoShops } from '../adapters/postgres/seed.ts'
+import { nodeHashing } from '../adapters/qstash/node-hashing.ts'
 import { DirectoryAssets } from '../adapters/system/file-assets.ts'
 import { MacrotaskPacer } from '../adapters/system/pacer.ts'
 import { createNodeRestRedis } from '../adapters/upstash/rest-node.ts'
@@ -53,6 +54,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
       openTcpRedis,
       restRedis: isPlainNode() ? createNodeRestRedis : undefined,
       postgresOverTcp: true,
+      // The queue signature check hashes with node:crypto (no thread-pool hop per Web Crypto call).
+      signatureHashing: nodeHashing,
       embeddedDatabase: async (config) =>
         (embedded = await createDatabase(
           config.dataDir === ':memory:'

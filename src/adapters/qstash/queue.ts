@@ -1,4 +1,4 @@
-import { Client, Receiver } from '@upstash/qstash'
+import { Client } from '@upstash/qstash'
 import { DependencyUnavailable } from '../../domain/errors.ts'
 import type {
   BatchItem,
@@ -7,6 +7,7 @@ import type {
   PublishReceipt,
   Queue,
 } from '../../domain/ports/queue.ts'
+import { QStashSignature, type QStashSignatureOptions } from './signature.ts'
 
 export interface QStashConfig {
   /** QSTASH_URL (e.g. https://qstash.upstash.io) */
@@ -99,25 +100,23 @@ export interface QStashSigningKeys {
   next: string
 }
 
-/** Checks `Upstash-Signature` with the SDK's Receiver (current key, then next key). */
+/**
+ * Checks `Upstash-Signature` as the SDK's Receiver does (current key, then next key; 5 s clock
+ * tolerance), without its per-request key imports; `options.hashing` (Node: node-hashing.ts)
+ * replaces Web Crypto with synchronous hashing (signature.ts).
+ */
 export class QStashVerifier implements DeliveryVerifier {
-  readonly #receiver: Receiver
+  readonly #signature: QStashSignature
 
-  constructor(keys: QStashSigningKeys) {
-    this.#receiver = new Receiver({ currentSigningKey: keys.current, nextSigningKey: keys.next })
+  constructor(keys: QStashSigningKeys, options: QStashSignatureOptions = {}) {
+    this.#signature = new QStashSignature([keys.current, keys.next], {
+      clockToleranceSeconds: 5,
+      ...options,
+    })
   }
 
   async verify(input: { signature: string | null; body: string; url: string }): Promise<boolean> {
     if (!input.signature) return false
-    try {
-      return await this.#receiver.verify({
-        signature: input.signature,
-        body: input.body,
-        url: input.url,
-        clockTolerance: 5,
-      })
-    } catch {
-      return false
-    }
+    return this.#signature.verify({ signature: input.signature, body: input.body, url: input.url })
   }
 }
