@@ -1,6 +1,11 @@
+import type { Logger } from 'drizzle-orm'
+import { drizzle as drizzleNeon } from 'drizzle-orm/neon-serverless'
+import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres'
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import { afterAll, beforeAll, describe, inject } from 'vitest'
-import { createDatabase, type DatabaseHandle } from '../src/adapters/postgres/db.ts'
+import { createDatabase, type Database, type DatabaseHandle } from '../src/adapters/postgres/db.ts'
 import { migrateDatabase } from '../src/adapters/postgres/migrate.ts'
+import * as schema from '../src/adapters/postgres/schema.ts'
 import { shops, shopTypes, users } from '../src/adapters/postgres/schema.ts'
 import {
   DrizzleOrderRepository,
@@ -12,6 +17,19 @@ import {
 } from './contracts/order-repository.contract.ts'
 import { createTestDatabase, type TestDatabase } from './harness/db.ts'
 import { type NeonProxy, startNeonProxy } from './stack/neon-proxy.ts'
+
+/** The handle's own client (pool or PGlite) under a second drizzle that counts its statements. */
+function counted(handle: DatabaseHandle): { db: Database; statements: () => number } {
+  let n = 0
+  const logger: Logger = { logQuery: () => void n++ }
+  const client = (handle.db as unknown as { $client: never }).$client
+  const db = {
+    pglite: () => drizzlePglite({ client, schema, logger }),
+    'neon-serverless': () => drizzleNeon({ client, schema, logger }),
+    'node-postgres': () => drizzleNodePg({ client, schema, logger }),
+  }[handle.driver]() as unknown as Database
+  return { db, statements: () => n }
+}
 
 /** One shop and eight users to hang vouchers and orders on. */
 async function fixtures(handle: DatabaseHandle): Promise<OrderRepoHarness> {
@@ -33,9 +51,11 @@ async function fixtures(handle: DatabaseHandle): Promise<OrderRepoHarness> {
       }))
     )
     .returning()
+  const { db: countedDb, statements } = counted(handle)
   return {
     vouchers: new DrizzleVoucherRepository(db),
-    orders: new DrizzleOrderRepository(db),
+    orders: new DrizzleOrderRepository(countedDb),
+    statements,
     shopId: shop!.id.toString(),
     userIds: people.map((p) => p.id.toString()),
   }

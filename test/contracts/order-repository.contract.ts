@@ -7,6 +7,8 @@ export interface OrderRepoHarness {
   /** A shop the vouchers can belong to, and users who can own orders. */
   shopId: string
   userIds: string[]
+  /** SQL statements `orders` has sent so far, where the harness can count them. */
+  statements?: () => number
 }
 
 const H = 3_600_000
@@ -80,17 +82,143 @@ export function orderRepositoryContract(name: string, make: () => Promise<OrderR
       expect(await h.orders.listUnpaidBefore(t + 50, 100, 'x')).toEqual([])
     })
 
+    const stockOf = async (h: OrderRepoHarness, voucherId: string) =>
+      (await h.vouchers.findById(voucherId))?.seckill?.stock
+    const count = (results: { result: string }[], result: string) =>
+      results.filter((r) => r.result === result).length
+
     it('persists an order once, taking one unit of stock, under concurrent redelivery', async () => {
       const h = await make()
       const v = await sale(h, 3)
       const o = { id: orderId(), userId: h.userIds[0]!, voucherId: v.id, seq: 1 }
       const results = await Promise.all(
-        Array.from({ length: 10 }, () => h.orders.persist(o, Date.now()))
+        Array.from({ length: 20 }, () => h.orders.persist(o, Date.now()))
       )
-      expect(results.filter((r) => r.result === 'created')).toHaveLength(1)
-      expect(results.filter((r) => r.result === 'exists')).toHaveLength(9)
-      expect((await h.vouchers.findById(v.id))?.seckill?.stock).toBe(2)
-      expect(await h.orders.findById(o.id)).toMatchObject({ ...o, status: 'unpaid' })
+      expect(count(results, 'created')).toBe(1)
+      expect(count(results, 'exists')).toBe(19)
+      const stored = await h.orders.findById(o.id)
+      expect(stored).toMatchObject({ ...o, status: 'unpaid' })
+      for (const r of results) expect(r).toEqual({ result: r.result, order: stored })
+      expect(await stockOf(h, v.id)).toBe(2)
+    })
+
+    it('sells exactly the stock to a race of distinct orders, and nothing more', async () => {
+      const h = await make()
+      const v = await sale(h, 10)
+      const orders = Array.from({ length: 50 }, (_, i) => ({
+        id: orderId(),
+        userId: h.userIds[i % h.userIds.length]!,
+        voucherId: v.id,
+        seq: 1 + Math.floor(i / h.userIds.length),
+      }))
+      const results = await Promise.all(orders.map((o) => h.orders.persist(o, 1)))
+      expect(count(results, 'created')).toBe(10)
+      expect(count(results, 'sold-out')).toBe(40)
+      expect(await stockOf(h, v.id)).toBe(0)
+      const stored = await h.orders.listByVoucher(v.id)
+      const created = orders.filter((_, i) => results[i]!.result === 'created')
+      expect(stored.map((o) => o.id).sort()).toEqual(created.map((o) => o.id).sort())
+      expect(await h.orders.auditStock(v.id, false)).toEqual({ stock: 0, expected: 0 })
+    })
+
+    it('gives a live slot to one of several ids racing for it', async () => {
+      const h = await make()
+      const v = await sale(h, 5)
+      const ids = Array.from({ length: 10 }, () => orderId())
+      const results = await Promise.all(
+        ids.map((id) => h.orders.persist({ id, userId: h.userIds[0]!, voucherId: v.id, seq: 1 }, 1))
+      )
+      expect(count(results, 'created')).toBe(1)
+      expect(count(results, 'duplicate')).toBe(9)
+      expect(await h.orders.listByVoucher(v.id)).toHaveLength(1)
+      expect((await h.orders.findByIds(ids)).map((o) => o.id)).toEqual([
+        ids[results.findIndex((r) => r.result === 'created')],
+      ])
+      expect(await stockOf(h, v.id)).toBe(4)
+    })
+
+    it('races redeliveries, rival ids for one slot and other buyers for the last units', async () => {
+      const h = await make()
+      const v = await sale(h, 2)
+      const [u0, ...others] = h.userIds
+      const x = { id: orderId(), userId: u0!, voucherId: v.id, seq: 1 }
+      const rivals = Array.from({ length: 5 }, () => ({ ...x, id: orderId() }))
+      const buyers = Array.from({ length: 10 }, (_, i) => ({
+        id: orderId(),
+        userId: others[i % others.length]!,
+        voucherId: v.id,
+        seq: 1 + Math.floor(i / others.length),
+      }))
+      const attempts = [...Array.from({ length: 5 }, () => x), ...rivals, ...buyers]
+      const results = await Promise.all(attempts.map((o) => h.orders.persist(o, 1)))
+      const stored = await h.orders.listByVoucher(v.id)
+      expect(stored).toHaveLength(2)
+      expect(stored.filter((o) => o.userId === u0).length).toBeLessThanOrEqual(1)
+      expect(count(results, 'created')).toBe(2)
+      expect(await stockOf(h, v.id)).toBe(0)
+      const storedIds = new Set(stored.map((o) => o.id))
+      attempts.forEach((o, i) => {
+        const r = results[i]!
+        if (storedIds.has(o.id)) expect(['created', 'exists']).toContain(r.result)
+        else expect(['sold-out', 'duplicate']).toContain(r.result)
+        if (r.result === 'exists') expect(o.id).toBe(x.id)
+      })
+      // Redeliveries of x agree: all sold out / beaten to the slot, or one created and the rest exist.
+      const xs = results.slice(0, 5).map((r) => r.result)
+      if (storedIds.has(x.id)) expect(xs.sort()).toEqual(['created', ...Array(4).fill('exists')])
+      else expect(xs.every((r) => r === 'sold-out' || r === 'duplicate')).toBe(true)
+    })
+
+    it('sold out: inserts nothing and takes nothing; exists and duplicate still come first', async () => {
+      const h = await make()
+      const v = await sale(h, 1)
+      const [u1, u2] = h.userIds
+      const a = { id: orderId(), userId: u1!, voucherId: v.id, seq: 1 }
+      const b = { id: orderId(), userId: u2!, voucherId: v.id, seq: 1 }
+      expect((await h.orders.persist(a, 1)).result).toBe('created')
+      expect(await h.orders.persist(b, 1)).toEqual({ result: 'sold-out' })
+      expect(await h.orders.persist(b, 1)).toEqual({ result: 'sold-out' })
+      expect(await h.orders.findById(b.id)).toBeNull()
+      expect(await stockOf(h, v.id)).toBe(0)
+      // As before: the order's own id, then its slot, are looked at before the stock.
+      expect((await h.orders.persist(a, 1)).result).toBe('exists')
+      expect(await h.orders.persist({ ...a, id: orderId() }, 1)).toEqual({ result: 'duplicate' })
+      expect(await h.orders.listByVoucher(v.id)).toHaveLength(1)
+      expect(await stockOf(h, v.id)).toBe(0)
+      // A unit given back: the id refused earlier left nothing behind and is created now.
+      await h.orders.cancel(a.id, u1!, 2)
+      expect(await h.orders.persist(b, 3)).toMatchObject({
+        result: 'created',
+        order: { ...b, status: 'unpaid', createdAt: 3 },
+      })
+      expect(await stockOf(h, v.id)).toBe(0)
+      // A voucher without a sale has no stock to take.
+      const normal = await h.vouchers.create({
+        shopId: h.shopId,
+        title: 'normal',
+        subTitle: '',
+        rules: '',
+        payValue: 1,
+        actualValue: 2,
+      })
+      const c = { id: orderId(), userId: u1!, voucherId: normal.id, seq: 1 }
+      expect(await h.orders.persist(c, 1)).toEqual({ result: 'sold-out' })
+      expect(await h.orders.findById(c.id)).toBeNull()
+    })
+
+    it('persists in one statement, whatever the outcome', async (ctx) => {
+      const h = await make()
+      if (!h.statements) return ctx.skip()
+      const v = await sale(h, 1)
+      const [u1, u2] = h.userIds
+      const a = { id: orderId(), userId: u1!, voucherId: v.id, seq: 1 }
+      const outcomes = []
+      for (const o of [a, a, { ...a, id: orderId() }, { ...a, id: orderId(), userId: u2! }]) {
+        const before = h.statements()
+        outcomes.push((await h.orders.persist(o, 1)).result)
+        expect(h.statements() - before).toBe(1)
+      }
+      expect(outcomes).toEqual(['created', 'exists', 'duplicate', 'sold-out'])
     })
 
     it('refuses a second live order in the same user slot, and sells no more than the stock', async () => {

@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, gte, inArray, lt, sql } from 'drizzle-orm'
+import { and, desc, eq, getTableColumns, gt, gte, inArray, lt, type SQL, sql } from 'drizzle-orm'
 import type {
   NewVoucher,
   Order,
@@ -136,7 +136,19 @@ export class DrizzleVoucherRepository implements VoucherRepository {
   }
 }
 
-class SoldOut extends Error {}
+/**
+ * `seckill_persist`'s row: the outcome, and the order for 'created' and 'exists' (else nulls) in
+ * columns named as voucher_orders' own, each decoded as the table's column would be.
+ */
+const persistRow = {
+  result: sql<PersistResult['result']>`result`,
+  ...(Object.fromEntries(
+    Object.entries(getTableColumns(voucherOrders)).map(([key, column]) => [
+      key,
+      sql`${sql.identifier(column.name)}`.mapWith(column),
+    ])
+  ) as { [K in keyof OrderRow]: SQL<OrderRow[K]> }),
+}
 
 /** Orders (`voucher_orders`) with the database side of the stock. */
 export class DrizzleOrderRepository implements OrderRepository {
@@ -146,43 +158,30 @@ export class DrizzleOrderRepository implements OrderRepository {
     this.#db = db
   }
 
+  /**
+   * One statement, one round trip: `seckill_persist` (migration 0005) inserts the order and takes
+   * the unit in the statement's own transaction, with the outcomes of the INSERT-then-UPDATE
+   * transaction it replaced. The sale's stock row stays locked only until the server's commit.
+   */
   async persist(
     order: Pick<Order, 'id' | 'userId' | 'voucherId' | 'seq'>,
     now: number
   ): Promise<PersistResult> {
-    const id = must(order.id)
-    const voucherId = must(order.voucherId)
-    try {
-      return await this.#db.transaction(async (tx) => {
-        // Waits for a concurrent insert of the same id (or slot) to commit, then does nothing.
-        const [row] = await tx
-          .insert(voucherOrders)
-          .values({
-            id,
-            userId: must(order.userId),
-            voucherId,
-            seq: order.seq,
-            status: 'unpaid',
-            createdAt: new Date(now),
-          })
-          .onConflictDoNothing()
-          .returning()
-        if (!row) {
-          const [existing] = await tx.select().from(voucherOrders).where(eq(voucherOrders.id, id))
-          return existing ? { result: 'exists', order: toOrder(existing) } : { result: 'duplicate' }
-        }
-        const taken = await tx
-          .update(seckillVouchers)
-          .set({ stock: sql`${seckillVouchers.stock} - 1` })
-          .where(and(eq(seckillVouchers.voucherId, voucherId), gt(seckillVouchers.stock, 0)))
-          .returning({ stock: seckillVouchers.stock })
-        if (taken.length === 0) throw new SoldOut()
-        return { result: 'created', order: toOrder(row) }
-      })
-    } catch (e) {
-      if (e instanceof SoldOut) return { result: 'sold-out' }
-      throw e
-    }
+    const args = sql.join(
+      [
+        sql`${must(order.id).toString()}::int8`,
+        sql`${must(order.userId).toString()}::int8`,
+        sql`${must(order.voucherId).toString()}::int8`,
+        sql`${order.seq}::int4`,
+        sql`${new Date(now).toISOString()}::timestamptz`,
+      ],
+      sql`, `
+    )
+    const [row] = await this.#db.select(persistRow).from(sql`seckill_persist(${args})`)
+    if (!row) throw new Error('seckill_persist returned no row')
+    const { result, ...stored } = row
+    if (result === 'sold-out' || result === 'duplicate') return { result }
+    return { result, order: toOrder(stored) }
   }
 
   async markFailed(
