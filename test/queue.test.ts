@@ -48,21 +48,25 @@ describe('QStash stand-in delivering to the app over HTTP', () => {
     await qstash?.close()
   })
 
-  queueContract('qstash', async (handlers) => {
-    Object.assign(registry, handlers)
-    const { queue } = (await app.container.scope()).deps
-    return {
-      queue,
-      advance: (ms) => qstash.advance(ms),
-      idle: () => qstash.idle(),
-      dispose: async () => {},
-      refusePublishes: () => {
-        const fault = qstash.faults.failPublishes({ status: 503 })
-        return () => fault.remove()
-      },
-      publishRequests: () => qstash.stats().publishRequests,
-    }
-  })
+  queueContract(
+    'qstash',
+    async (handlers) => {
+      Object.assign(registry, handlers)
+      const { queue } = (await app.container.scope()).deps
+      return {
+        queue,
+        advance: (ms) => qstash.advance(ms),
+        idle: () => qstash.idle(),
+        dispose: async () => {},
+        refusePublishes: () => {
+          const fault = qstash.faults.failPublishes({ status: 503 })
+          return () => fault.remove()
+        },
+        publishRequests: () => qstash.stats().publishRequests,
+      }
+    },
+    true
+  )
 })
 
 describe('MemoryQueue: bounded in-process deliveries (embedded mode never stalls on a burst)', () => {

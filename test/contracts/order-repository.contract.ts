@@ -8,7 +8,7 @@ export interface OrderRepoHarness {
   shopId: string
   userIds: string[]
   /** SQL statements `orders` has sent so far, where the harness can count them. */
-  statements?: () => number
+  statements: () => number
 }
 
 const H = 3_600_000
@@ -206,9 +206,9 @@ export function orderRepositoryContract(name: string, make: () => Promise<OrderR
       expect(await h.orders.findById(c.id)).toBeNull()
     })
 
-    it('persists in one statement, whatever the outcome', async (ctx) => {
+    it('persists in one statement, whatever the outcome', async () => {
       const h = await make()
-      if (!h.statements) return ctx.skip()
+      if (!h.statements) throw new Error('the harness must count statements')
       const v = await sale(h, 1)
       const [u1, u2] = h.userIds
       const a = { id: orderId(), userId: u1!, voucherId: v.id, seq: 1 }
