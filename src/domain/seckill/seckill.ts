@@ -168,9 +168,13 @@ export async function reserve(
   request: { voucherId: string; userId: string; orderId: string; idempotencyKey?: string }
 ): Promise<{ orderId: string; replayed: boolean }> {
   const input = { ...request, ...(deps.policy.saleLimit ? { bucket: deps.policy.saleLimit } : {}) }
-  // Every reserve call records `orderId → sale` beside the script (see StockLedger.reserve); an id
-  // that was not accepted must not keep that record for the sale's whole retention.
-  const forget = () => deps.background(deps.ledger.forget(input.orderId))
+  // A ledger that records `orderId → sale` on every reserve call (StockLedger.saleIndex) keeps it
+  // for an id that was not accepted too, for the sale's whole retention unless told to forget it.
+  // One that records acceptances only (TCP) leaves nothing to forget: a refusal costs no DEL.
+  const forget =
+    deps.ledger.saleIndex === 'every-call'
+      ? () => deps.background(deps.ledger.forget(input.orderId))
+      : () => {}
   let outcome = await deps.ledger.reserve(input)
   if (outcome.kind === 'not-loaded') {
     const voucher = await deps.vouchers.findById(input.voucherId)
@@ -454,8 +458,15 @@ export async function relayOutbox(deps: SeckillDeps): Promise<{ republished: num
     // Published JOB_CHUNK at a time, pausing in between: a big backlog never holds the thread.
     for (let i = 0; i < stale.length; i += JOB_CHUNK) {
       if (i > 0) await pause(deps)
+      const chunk = stale.slice(i, i + JOB_CHUNK)
+      // A crash between an acceptance and its `saleOf` record leaves the order without one: the
+      // record goes back before the order does (GET /orders/{id} finds a pending order by it).
+      await deps.ledger.remember(
+        sale.id,
+        chunk.map((r) => r.orderId)
+      )
       const results = await Promise.allSettled(
-        stale.slice(i, i + JOB_CHUNK).map((r) =>
+        chunk.map((r) =>
           publishPersist(deps, {
             orderId: r.orderId,
             voucherId: r.voucherId,
