@@ -92,7 +92,14 @@ describe.each(kinds)('flash sale end to end [%s]', (kind) => {
     const [u] = await makeUsers(app, 1)
     const early = await grab(later.id, u!.token)
     expect(early.status).toBe(409)
-    expect((await early.json()).code).toBe('SALE_NOT_STARTED')
+    expect(early.headers.get('content-type')).toBe('application/problem+json')
+    expect(await early.json()).toEqual({
+      type: 'urn:problem:SALE_NOT_STARTED',
+      title: 'the sale has not started',
+      status: 409,
+      code: 'SALE_NOT_STARTED',
+      requestId: early.headers.get('x-request-id'),
+    })
     await app.clock.advance(20 * MIN)
     const late = await grab(later.id, u!.token)
     expect((await late.json()).code).toBe('SALE_ENDED')
