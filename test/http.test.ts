@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { createLogger } from '../src/app/log.ts'
 import { type NodeServer, startNodeServer } from '../src/app/node.ts'
 import { freePort } from './harness/net.ts'
 import { REDIS_URL } from './harness/services.ts'
@@ -100,6 +101,20 @@ describe('HTTP surface on embedded defaults (no external service)', () => {
     })
     expect(typeof line.ms).toBe('number')
     expect(logs.join('\n')).not.toContain('secret-token-xyz')
+  })
+
+  it('the logger tells which levels it writes (the access log skips its work when info is off)', () => {
+    const lines: string[] = []
+    const log = createLogger('warn', (l) => lines.push(l))
+    expect(log.enabled?.('info')).toBe(false)
+    expect(log.enabled?.('debug')).toBe(false)
+    expect(log.enabled?.('warn')).toBe(true)
+    expect(log.enabled?.('error')).toBe(true)
+    expect(createLogger('silent').enabled?.('error')).toBe(false)
+    expect(createLogger('debug').enabled?.('debug')).toBe(true)
+    log.info('dropped')
+    log.warn('kept')
+    expect(lines.map((l) => JSON.parse(l).msg)).toEqual(['kept'])
   })
 })
 

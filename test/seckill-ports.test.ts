@@ -17,6 +17,10 @@ import { startUpstashGateway, type UpstashGateway } from './stack/upstash-gatewa
 const retentionMs = 7 * 86_400_000
 
 stockLedgerContract('memory', async (clock) => new MemoryStockLedger(clock))
+stockLedgerContract(
+  'memory (saleIndex every-call)',
+  async (clock) => new MemoryStockLedger(clock, { saleIndex: 'every-call' })
+)
 rateLimiterContract('memory', async (bucket) => new MemoryRateLimiter(new SystemClock(), bucket))
 
 describe.skipIf(!inject('services').redis)('real Redis through the Upstash gateway', () => {
@@ -140,8 +144,14 @@ describe.skipIf(!inject('services').redis)('real Redis through the Upstash gatew
 })
 
 forEachTcpTransport('seckill ports', (t) => {
+  // As the app wires it over TCP: the raw-replies client, `saleOf` written for acceptances only.
   stockLedgerContract(
     t.name,
+    async (clock) =>
+      new UpstashStockLedger(t.raw(), clock, t.prefix, { retentionMs, saleIndex: 'accepted' })
+  )
+  stockLedgerContract(
+    `${t.name} (saleIndex every-call)`,
     async (clock) => new UpstashStockLedger(t.raw(), clock, t.prefix, { retentionMs })
   )
   rateLimiterContract(

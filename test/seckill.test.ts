@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { appKinds, startTestApp, type TestApp, tcpAppKinds } from './harness/app.ts'
 import { createSale as createSaleOver } from './harness/flows.ts'
 import { runLoad } from './harness/load.ts'
@@ -92,7 +92,14 @@ describe.each(kinds)('flash sale end to end [%s]', (kind) => {
     const [u] = await makeUsers(app, 1)
     const early = await grab(later.id, u!.token)
     expect(early.status).toBe(409)
-    expect((await early.json()).code).toBe('SALE_NOT_STARTED')
+    expect(early.headers.get('content-type')).toBe('application/problem+json')
+    expect(await early.json()).toEqual({
+      type: 'urn:problem:SALE_NOT_STARTED',
+      title: 'the sale has not started',
+      status: 409,
+      code: 'SALE_NOT_STARTED',
+      requestId: early.headers.get('x-request-id'),
+    })
     await app.clock.advance(20 * MIN)
     const late = await grab(later.id, u!.token)
     expect((await late.json()).code).toBe('SALE_ENDED')
@@ -196,6 +203,56 @@ describe.each(kinds)('flash sale end to end [%s]', (kind) => {
     const { ledger, orders } = await state(sale.id)
     expect(orders).toHaveLength(5)
     expect(ledger).toMatchObject({ pending: 0, committed: 5, stock: 0 })
+  })
+
+  it("the relay writes back an accepted order's lost order-to-sale record before republishing it", async () => {
+    const sale = await createSale({ stock: 5 })
+    const [u] = await makeUsers(app, 1)
+    f.state.publishDown = true
+    let orderId: string
+    try {
+      const res = await grab(sale.id, u!.token)
+      expect(res.status).toBe(202)
+      orderId = (await res.json()).orderId
+      await app.settle()
+    } finally {
+      f.state.publishDown = false
+    }
+    const deps = await app.deps()
+    expect(await deps.ledger.saleOf(orderId)).toBe(sale.id) // written before the 202
+    await deps.ledger.forget(orderId) // as if the process died between the script and the record
+    await app.clock.advance(MIN) // older than SECKILL_RELAY_AFTER
+    const relay = await app.fetch('/admin/seckill/relay', { method: 'POST', headers: admin })
+    expect((await relay.json()).republished).toBeGreaterThanOrEqual(1)
+    expect(await deps.ledger.saleOf(orderId)).toBe(sale.id)
+    await app.settle()
+    const order = await (await app.fetch(`/orders/${orderId}`, { token: u!.token })).json()
+    expect(order.status).toBe('unpaid')
+  })
+
+  it('a refused purchase leaves no order-to-sale record; over TCP it takes no forget call', async () => {
+    const sale = await createSale({ stock: 1 })
+    const [a, b] = await makeUsers(app, 2)
+    const deps = await app.deps()
+    const forget = vi.spyOn(deps.ledger, 'forget')
+    try {
+      const first = BigInt(await deps.ids.next('order'))
+      const answers = [await grab(sale.id, a!.token), await grab(sale.id, b!.token)]
+      const last = BigInt(await deps.ids.next('order'))
+      await app.settle()
+      expect(answers.map((r) => r.status)).toEqual([202, 409])
+      const won = ((await answers[0]!.json()) as { orderId: string }).orderId
+      const lost = [...Array(Number(last - first) - 1)]
+        .map((_, i) => String(first + 1n + BigInt(i)))
+        .filter((id) => id !== won)
+      expect(lost).toHaveLength(1)
+      expect(await deps.ledger.saleOf(lost[0]!)).toBeNull()
+      expect(await deps.ledger.saleOf(won)).toBe(sale.id)
+      // REST writes the record in the reservation's own HTTP request, then forgets a refused one.
+      expect(forget.mock.calls).toEqual(kind === 'real' ? [[lost[0]]] : [])
+    } finally {
+      forget.mockRestore()
+    }
   })
 
   it('duplicate deliveries of one message create one order', async () => {

@@ -307,7 +307,12 @@ export async function createContainer(
       sessions: new UpstashSessionStore(hot, clock, prefix),
       codes: new UpstashLoginCodes(redis, clock, prefix),
       limiter: new UpstashWindowLimiter(redis, clock, prefix),
-      ledger: new UpstashStockLedger(hot, clock, prefix, config.seckill),
+      // Over TCP a second round trip costs little: `saleOf` is written for acceptances only, so a
+      // refusal costs no SET and no DEL. Over REST it rides in the reservation's HTTP request.
+      ledger: new UpstashStockLedger(hot, clock, prefix, {
+        ...config.seckill,
+        saleIndex: tcp ? 'accepted' : 'every-call',
+      }),
       userLimiter: sk.userLimit && new UpstashRateLimiter(redis, sk.userLimit, `${prefix}sk-user:`),
       likeIndex: new UpstashLikeIndex(redis, prefix),
       followIndex: new UpstashFollowIndex(redis, prefix),

@@ -9,6 +9,8 @@ export interface Logger {
   info(msg: string, fields?: LogFields): void
   warn(msg: string, fields?: LogFields): void
   error(msg: string, fields?: LogFields): void
+  /** Whether `level` is written (absent: assume it is); lets a caller skip building its fields. */
+  enabled?(level: Exclude<LogLevel, 'silent'>): boolean
 }
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 }
@@ -27,6 +29,7 @@ export function createLogger(level: LogLevel = 'info', sink: (line: string) => v
     info: (msg, fields) => write('info', msg, fields),
     warn: (msg, fields) => write('warn', msg, fields),
     error: (msg, fields) => write('error', msg, fields),
+    enabled: (lvl) => RANK[lvl] >= RANK[level],
   }
   return logger
 }

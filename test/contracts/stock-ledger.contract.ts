@@ -74,21 +74,82 @@ export function stockLedgerContract(name: string, make: MakeLedger) {
       })
     })
 
-    it('knows the sale of every order id it was asked to reserve until told to forget it', async () => {
+    it('knows the sale of an accepted or replayed order id once reserve resolves; a refused one as saleIndex tells', async () => {
       const clock = new ManualClock()
       const ledger = await make(clock)
       const t = terms(clock, { stock: 1, initialStock: 1 })
       await ledger.load(t, [])
-      const [won, lost] = [id(), id()]
-      await ledger.reserve({ voucherId: t.voucherId, userId: '1', orderId: won })
-      await ledger.reserve({ voucherId: t.voucherId, userId: '2', orderId: lost }) // sold out
+      const [won, replay, lost, early] = [id(), id(), id(), id()]
+      const call = { voucherId: t.voucherId, userId: '1', idempotencyKey: 'k' }
+      expect(await ledger.reserve({ ...call, orderId: won })).toMatchObject({ kind: 'accepted' })
       expect(await ledger.saleOf(won)).toBe(t.voucherId)
-      expect(await ledger.saleOf(lost)).toBe(t.voucherId)
-      await ledger.forget(lost)
-      await ledger.forget(lost)
+      expect(await ledger.reserve({ ...call, orderId: replay })).toEqual({
+        kind: 'replayed',
+        orderId: won,
+      })
+      if (ledger.saleIndex === 'accepted') {
+        // A record lost (a crash between the script and its write): a replay writes it again.
+        await ledger.forget(won)
+        expect(await ledger.reserve({ ...call, orderId: replay })).toMatchObject({
+          kind: 'replayed',
+        })
+        expect(await ledger.saleOf(won)).toBe(t.voucherId)
+      }
+      const soldOut = { voucherId: t.voucherId, userId: '2', orderId: lost }
+      expect(await ledger.reserve(soldOut)).toEqual({ kind: 'refused', reason: 'SOLD_OUT' })
+      const notLoaded = { voucherId: voucher(), userId: '2', orderId: early }
+      expect(await ledger.reserve(notLoaded)).toEqual({ kind: 'not-loaded' })
+      if (ledger.saleIndex === 'accepted') {
+        // No record for what was not accepted, without any forget call.
+        expect(await ledger.saleOf(lost)).toBeNull()
+        expect(await ledger.saleOf(early)).toBeNull()
+        expect(await ledger.saleOf(replay)).toBeNull()
+      } else {
+        expect(ledger.saleIndex).toBe('every-call')
+        expect(await ledger.saleOf(lost)).toBe(t.voucherId)
+        expect(await ledger.saleOf(early)).toBe(notLoaded.voucherId)
+      }
+      for (const orderId of [lost, lost, early, replay]) await ledger.forget(orderId)
       expect(await ledger.saleOf(lost)).toBeNull()
+      expect(await ledger.saleOf(early)).toBeNull()
       expect(await ledger.saleOf(id())).toBeNull()
       expect(await ledger.saleOf(won)).toBe(t.voucherId)
+    })
+
+    it('leaves no record for a throttled call with saleIndex accepted', async () => {
+      const clock = new ManualClock()
+      const ledger = await make(clock)
+      const t = terms(clock)
+      await ledger.load(t, [])
+      const bucket = { tokens: 1, intervalMs: MIN }
+      const [first, second] = [id(), id()]
+      await ledger.reserve({ voucherId: t.voucherId, userId: '1', orderId: first, bucket })
+      const r = await ledger.reserve({
+        voucherId: t.voucherId,
+        userId: '2',
+        orderId: second,
+        bucket,
+      })
+      expect(r).toMatchObject({ kind: 'throttled' })
+      expect(await ledger.saleOf(first)).toBe(t.voucherId)
+      expect(await ledger.saleOf(second)).toBe(ledger.saleIndex === 'accepted' ? null : t.voucherId)
+    })
+
+    it('remember restores missing saleOf records and keeps existing ones', async () => {
+      const clock = new ManualClock()
+      const ledger = await make(clock)
+      const t = terms(clock)
+      await ledger.load(t, [])
+      const [a, b] = [id(), id()]
+      await ledger.reserve({ voucherId: t.voucherId, userId: '1', orderId: a })
+      await ledger.forget(a) // lost between the script and the record
+      expect(await ledger.saleOf(a)).toBeNull()
+      await ledger.remember(t.voucherId, [a, b])
+      await ledger.remember(t.voucherId, [])
+      expect(await ledger.saleOf(a)).toBe(t.voucherId)
+      expect(await ledger.saleOf(b)).toBe(t.voucherId)
+      await ledger.remember(voucher(), [a])
+      expect(await ledger.saleOf(a)).toBe(t.voucherId)
     })
 
     it('keeps per-state counters in O(1), reads records in batches, scans in steps', async () => {

@@ -68,9 +68,12 @@ export class MemoryStockLedger implements StockLedger {
   readonly #clock: Clock
   readonly #sales = new Map<string, Sale>()
   readonly #saleOf = new Map<string, string>()
+  readonly saleIndex: 'every-call' | 'accepted'
 
-  constructor(clock: Clock) {
+  /** `saleIndex` as StockLedger tells (default 'accepted'; 'every-call' mimics the REST ledger). */
+  constructor(clock: Clock, options: { saleIndex?: 'every-call' | 'accepted' } = {}) {
     this.#clock = clock
+    this.saleIndex = options.saleIndex ?? 'accepted'
   }
 
   /** Forgets a sale (tests: simulate lost Redis data). */
@@ -109,7 +112,31 @@ export class MemoryStockLedger implements StockLedger {
     idempotencyKey?: string
     bucket?: SaleBucket
   }): Promise<ReserveOutcome> {
-    if (!this.#saleOf.has(input.orderId)) this.#saleOf.set(input.orderId, input.voucherId)
+    if (this.saleIndex === 'every-call') this.#index(input.orderId, input.voucherId)
+    const outcome = this.#reserve(input)
+    if (
+      this.saleIndex === 'accepted' &&
+      (outcome.kind === 'accepted' || outcome.kind === 'replayed')
+    )
+      this.#index(outcome.orderId, input.voucherId)
+    return outcome
+  }
+
+  #index(orderId: string, voucherId: string) {
+    if (!this.#saleOf.has(orderId)) this.#saleOf.set(orderId, voucherId)
+  }
+
+  async remember(voucherId: string, orderIds: readonly string[]): Promise<void> {
+    for (const id of orderIds) this.#index(id, voucherId)
+  }
+
+  #reserve(input: {
+    voucherId: string
+    userId: string
+    orderId: string
+    idempotencyKey?: string
+    bucket?: SaleBucket
+  }): ReserveOutcome {
     const sale = this.#sales.get(input.voucherId)
     const mine = sale?.orders.get(input.orderId)
     if (mine && mine.userId === input.userId) {

@@ -38,6 +38,13 @@ const LOAD_CHUNK = 1_000
 export interface UpstashStockLedgerOptions {
   /** How long a sale's keys outlive its end, ms. */
   retentionMs: number
+  /**
+   * When `reserve` writes the `saleOf` record (StockLedger.saleIndex; default 'every-call': in the
+   * script's own pipelined request, the REST budget of one HTTP request per reservation).
+   * 'accepted' writes it only after an acceptance or a replay (TCP: a round trip costs little, and
+   * a refusal then costs no SET and no DEL).
+   */
+  saleIndex?: 'every-call' | 'accepted'
 }
 
 /**
@@ -45,7 +52,8 @@ export interface UpstashStockLedgerOptions {
  * `sk:{v}:buyers`, `sk:{v}:orders` (order states), `sk:{v}:outbox`, `sk:{v}:idem`; the sale's
  * admission bucket lives in `sk:{v}` itself (fields `bt`, `br`). Every method is
  * one script call from lua/seckill-*.lua. Beside them, `sk:o:{<orderId>}` → 'v' + voucher id (the
- * `saleOf` index, written in the reservation's pipelined request, living `retentionMs`). Order ids are stored with an 'o' prefix so no client
+ * `saleOf` index, living `retentionMs`; written in the reservation's pipelined request, or only
+ * after an acceptance with `saleIndex: 'accepted'`). Order ids are stored with an 'o' prefix so no client
  * ever parses them as (lossy) JSON numbers. Replies are read with `Number`/`String`, so any client
  * works; over TCP the app gives it the raw-replies one (the SDK's automatic deserialization throws and
  * catches a SyntaxError for every non-JSON string of a reply: 'OK', 'o<id>', '' — CPU on the
@@ -56,12 +64,14 @@ export class UpstashStockLedger implements StockLedger {
   readonly #clock: Clock
   readonly #prefix: string
   readonly #retentionMs: number
+  readonly saleIndex: 'every-call' | 'accepted'
 
   constructor(redis: Redis, clock: Clock, prefix: string, options: UpstashStockLedgerOptions) {
     this.#redis = redis
     this.#clock = clock
     this.#prefix = prefix
     this.#retentionMs = options.retentionMs
+    this.saleIndex = options.saleIndex ?? 'every-call'
   }
 
   #keys(voucherId: string) {
@@ -128,28 +138,34 @@ export class UpstashStockLedger implements StockLedger {
     const bucket = input.bucket
       ? [String(input.bucket.tokens), String(input.bucket.intervalMs)]
       : []
-    // Both issued in the same tick: one pipelined HTTP request.
-    const [[code, value, extra]] = await redisCall(() =>
-      Promise.all([
-        evalLua<[number, string, number?]>(
-          this.#redis,
-          'seckillReserve',
-          [k.sale, k.buyers, k.orders, k.outbox, k.idem],
-          [
-            input.userId,
-            input.orderId,
-            String(this.#clock.now()),
-            input.idempotencyKey ?? '',
-            String(this.#retentionMs),
-            ...bucket,
-          ]
-        ),
-        this.#redis.set(this.#saleOfKey(input.orderId), `v${input.voucherId}`, {
-          px: this.#retentionMs,
-          nx: true,
-        }),
-      ])
-    )
+    const script = () =>
+      evalLua<[number, string, number?]>(
+        this.#redis,
+        'seckillReserve',
+        [k.sale, k.buyers, k.orders, k.outbox, k.idem],
+        [
+          input.userId,
+          input.orderId,
+          String(this.#clock.now()),
+          input.idempotencyKey ?? '',
+          String(this.#retentionMs),
+          ...bucket,
+        ]
+      )
+    let reply: [number, string, number?]
+    if (this.saleIndex === 'every-call') {
+      // Both issued in the same tick: one pipelined HTTP request.
+      ;[reply] = await redisCall(() =>
+        Promise.all([script(), this.#index(input.orderId, input.voucherId)])
+      )
+    } else {
+      reply = await redisCall(script)
+      // An acceptance (or a retry of it) and a replay: the record before the answer.
+      if (reply[0] === 0 || reply[0] === 5) {
+        await redisCall(() => this.#index(reply[1].slice(1), input.voucherId))
+      }
+    }
+    const [code, value, extra] = reply
     if (code === 0) return { kind: 'accepted', orderId: value.slice(1), seq: Number(extra) }
     if (code === -1) return { kind: 'not-loaded' }
     if (code === 5) return { kind: 'replayed', orderId: value.slice(1) }
@@ -211,6 +227,20 @@ export class UpstashStockLedger implements StockLedger {
   /** `sk:o:{<orderId>}` → voucher id (its own hash tag: written beside, not inside, the script). */
   #saleOfKey(orderId: string): string {
     return `${this.#prefix}sk:o:{${orderId}}`
+  }
+
+  /** Writes the `saleOf` record unless one exists. */
+  #index(orderId: string, voucherId: string) {
+    return this.#redis.set(this.#saleOfKey(orderId), `v${voucherId}`, {
+      px: this.#retentionMs,
+      nx: true,
+    })
+  }
+
+  async remember(voucherId: string, orderIds: readonly string[]): Promise<void> {
+    if (orderIds.length === 0) return
+    // Issued in the same tick: one pipelined request (their keys are in different slots).
+    await redisCall(() => Promise.all(orderIds.map((id) => this.#index(id, voucherId))))
   }
 
   async saleOf(orderId: string): Promise<string | null> {

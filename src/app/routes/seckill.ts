@@ -3,12 +3,13 @@ import type { Context } from 'hono'
 import { readSession, renewIfDue } from '../../domain/auth/auth.ts'
 import { DomainError } from '../../domain/errors.ts'
 import type { RateVerdict } from '../../domain/ports/rate-limiter.ts'
-import { reserve, type SeckillDeps } from '../../domain/seckill/seckill.ts'
+import type { Refusal } from '../../domain/ports/stock.ts'
+import { type SeckillDeps, tryReserve } from '../../domain/seckill/seckill.ts'
 import type { Deps } from '../deps.ts'
 import { authDeps, sessionToken } from '../http/auth.ts'
 import { cookieToken, csrfRefusal } from '../http/cookie-session.ts'
 import type { AppEnv } from '../http/env.ts'
-import { problem, problemResponse } from '../http/problem.ts'
+import { problem, problemResponse, STATUS_OF } from '../http/problem.ts'
 import { validationHook } from '../http/validation.ts'
 import { IdString } from './users.ts'
 
@@ -86,9 +87,11 @@ function setHeaders(c: Context, headers: Record<string, string>) {
   for (const [k, v] of Object.entries(headers)) c.header(k, v)
 }
 
-/** What the flash-sale admission decided (refusals by the sale itself are thrown DomainErrors). */
+/** What the flash-sale admission decided. */
 export type Admission =
   | { kind: 'unauthorized' }
+  /** The sale refused (SOLD_OUT, …): a value, not a thrown DomainError (no stack per refusal). */
+  | { kind: 'refused'; code: Refusal; message: string }
   | { kind: 'rate-limited'; scope: 'user' | 'global'; retryAfterMs: number; perUser: RateVerdict }
   | { kind: 'accepted'; orderId: string; replayed: boolean; perUser: RateVerdict }
 
@@ -99,7 +102,7 @@ export type Admission =
  * bucket is checked inside the reservation's script, so a request without a valid session, or
  * refused by its own bucket, stops after the first round trip having spent none of it (made-up
  * tokens cannot push real buyers into 429). The queue publish runs after the response
- * (deps.background → waitUntil). Sale refusals (SOLD_OUT, …) are thrown.
+ * (deps.background → waitUntil). Sale refusals (SOLD_OUT, …) are returned as `refused`.
  */
 export async function admit(
   deps: Deps,
@@ -119,10 +122,17 @@ export async function admit(
   }
   try {
     const [result] = await settled([
-      reserve(seckillDeps(deps), { voucherId, userId: session.user.id, orderId, idempotencyKey }),
+      tryReserve(seckillDeps(deps), {
+        voucherId,
+        userId: session.user.id,
+        orderId,
+        idempotencyKey,
+      }),
       // Best effort: a failed renewal only means the session is renewed on a later request.
       renewIfDue(authDeps(deps), session).catch(() => session),
     ] as const)
+    if ('refused' in result)
+      return { kind: 'refused', code: result.refused, message: result.message }
     return { kind: 'accepted', orderId: result.orderId, replayed: result.replayed, perUser }
   } catch (e) {
     // The sale's admission bucket is empty (nothing was reserved): the same 429 as ever.
@@ -160,6 +170,10 @@ export const seckillHotPath = new OpenAPIHono<AppEnv>({ defaultHook: validationH
     const id = c.req.valid('param').id
     const admission = await admit(deps, token, id, c.req.valid('header')['idempotency-key'])
     if (admission.kind === 'unauthorized') return unauthorized()
+    // The same problem+json the error handler renders for a thrown DomainError of this code.
+    if (admission.kind === 'refused') {
+      return problem(c, STATUS_OF[admission.code], admission.code, admission.message) as never
+    }
     setHeaders(c, rateHeaders(admission.perUser, deps.clock.now()))
     if (admission.kind === 'rate-limited') {
       const { scope, retryAfterMs } = admission

@@ -92,6 +92,19 @@ export interface LedgerCounters {
  */
 export interface StockLedger {
   /**
+   * When `reserve` records `orderId → voucherId` (see `saleOf`):
+   * - 'every-call': in the reservation's own round trip, whatever the outcome (one round trip per
+   *   purchase, e.g. over REST): call `forget` for an order id that was not accepted;
+   * - 'accepted': only for an acceptance or a replay (the replayed order id: a replay writes a
+   *   lost record again), after the script and before `reserve` resolves (a second round trip
+   *   for those, e.g. over TCP where one is cheap): a refusal, a throttled or not-loaded call
+   *   leaves no record, so nothing is to be forgotten.
+   * Either way a crash between the script and the record can leave an accepted order without
+   * one; its client never got the order id (the answer waits for the record), and the relay
+   * writes it back (`remember`) before republishing the order.
+   */
+  readonly saleIndex: 'every-call' | 'accepted'
+  /**
    * Loads a sale that is missing from the ledger, with the reservations it must already know
    * (e.g. orders Postgres has). Never overwrites a loaded sale; returns false then.
    */
@@ -101,9 +114,10 @@ export interface StockLedger {
    * records the reservation as pending in the outbox — atomically. With an idempotency key, a
    * repeated call returns the key's acceptance instead of reserving again (only acceptances are
    * recorded, until the sale's keys expire: a refusal took nothing and is answered afresh); a call repeated with the
-   * same order id (a retry after a lost reply) returns its first acceptance. Every call also
-   * records `orderId → voucherId` (see `saleOf`) in the same round trip, whatever the outcome:
-   * call `forget` for an order id that was not accepted.
+   * same order id (a retry after a lost reply) returns its first acceptance. Once an `accepted`
+   * or `replayed` outcome resolves, `saleOf` answers the voucher for its order id (a client
+   * polling the order right after its 202 finds it). How the other outcomes leave `saleOf` is
+   * told by `saleIndex`.
    *
    * With a `bucket`, an acceptance also takes one token from the sale's admission bucket, in the
    * same atomic step: when it is empty the call is `throttled` and changes nothing else. Only
@@ -136,6 +150,11 @@ export interface StockLedger {
   saleOf(orderId: string): Promise<string | null>
   /** Drops the `saleOf` record of an order id that was not accepted (idempotent). */
   forget(orderId: string): Promise<void>
+  /**
+   * Records `orderId → voucherId` for these order ids of one sale, keeping any record that
+   * exists (the relay: accepted orders whose record a crash may have lost). One round trip.
+   */
+  remember(voucherId: string, orderIds: readonly string[]): Promise<void>
   /** The ledger's record of one order, or null. */
   find(voucherId: string, orderId: string): Promise<Reservation | null>
   /** Every reservation of a sale (O(sale): tests and tools, never the cron), or null when not loaded. */

@@ -135,7 +135,10 @@ const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
 }
 
 /** The message of a domain error on this surface; `overrides` per route (e.g. a voucher's 404). */
-export function messageOf(e: DomainError, overrides: Partial<Record<ErrorCode, string>> = {}) {
+export function messageOf(
+  e: Pick<DomainError, 'code'>,
+  overrides: Partial<Record<ErrorCode, string>> = {}
+) {
   return overrides[e.code] ?? MESSAGES[e.code]
 }
 

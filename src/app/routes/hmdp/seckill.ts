@@ -52,6 +52,10 @@ export const hmdpSeckill = new OpenAPIHono<AppEnv>({ defaultHook: hmdpValidation
       const id = c.req.valid('param').id
       const admission = await admit(deps, token, id, c.req.valid('header')['idempotency-key'])
       if (admission.kind === 'unauthorized') return refuse(c, 401, '请先登录', 'UNAUTHORIZED')
+      // What hmdpErrorHandler answers for a thrown DomainError of this code: 200, its message.
+      if (admission.kind === 'refused') {
+        return refuse(c, 200, messageOf(admission), admission.code)
+      }
       if (admission.kind === 'rate-limited') {
         const { retryAfterMs } = admission
         throw new DomainError('RATE_LIMITED', 'too many requests', { retryAfterMs })
