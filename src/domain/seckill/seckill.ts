@@ -168,8 +168,9 @@ export type Reserved = { orderId: string; replayed: boolean }
  * The flash-sale admission: one atomic ledger step (loading the sale first if it is missing),
  * which also takes a token from the sale's admission bucket (`policy.saleLimit`) for an acceptance.
  * On acceptance the persist message and its payment timeout are published after the response, in
- * one queue request; if that publish fails the reservation waits in the outbox for the relay. Refusals throw DomainError with their code; an
- * empty admission bucket throws RATE_LIMITED with `retryAfterMs` (nothing was taken).
+ * one queue request; if that publish fails the reservation waits in the outbox for the relay.
+ * Refusals throw DomainError with their code (`tryReserve` returns them); an empty admission bucket
+ * throws RATE_LIMITED with `retryAfterMs` (nothing was taken).
  */
 export async function reserve(
   deps: SeckillDeps,
@@ -305,7 +306,7 @@ async function settleLedger(deps: SeckillDeps, m: PersistMessage, order: Order) 
 }
 
 /**
- * The persist consumer (at-least-once): one Postgres transaction inserts the order (createdAt =
+ * The persist consumer (at-least-once): one Postgres statement inserts the order (createdAt =
  * its acceptance, the start of its payment deadline) and takes the database stock; only after it
  * commits is the outbox entry cleared (ledger: committed). The payment timeout was published with
  * this message (`publishAccepted`). A redelivery finds the order and only re-settles the ledger.
@@ -363,8 +364,9 @@ export async function cancelOrder(deps: SeckillDeps, orderId: string, userId: st
 /**
  * The payment-timeout consumer: cancels the order if it is still unpaid; a paid, failed or
  * cancelled one is left alone. One that arrives while the order is still pending (not yet
- * persisted) is retried (ORDER_PENDING). A timeout that keeps failing still cancels through the dead-letter hand-off (`handleTimeoutDead`); reconciliation
- * is the backstop for one that was never published (`cancelOverdue`).
+ * persisted) is retried (ORDER_PENDING). A timeout that keeps failing still cancels through the
+ * dead-letter hand-off (`handleTimeoutDead`); reconciliation is the backstop for one that was
+ * never published (`cancelOverdue`).
  */
 export async function handleTimeout(deps: SeckillDeps, delivery: Pick<Delivery<unknown>, 'body'>) {
   const orderId = (delivery.body as { orderId?: unknown } | null)?.orderId
@@ -389,8 +391,8 @@ export async function handleTimeoutDead(deps: SeckillDeps, letter: DeadLetter<un
 }
 
 /**
- * Cancels unpaid orders accepted (createdAt) more than `payTimeoutMs + graceMs` ago (their timeout was lost:
- * the publish kept failing, or the message was dead-lettered unprocessed), at most `limit` per
+ * Cancels unpaid orders accepted (createdAt) more than `payTimeoutMs + graceMs` ago (their timeout
+ * was lost: the publish kept failing, or the message was dead-lettered unprocessed), at most `limit` per
  * call (of one sale, or of all), oldest first. Stock goes back exactly once (the cancel is a
  * compare-and-set). Without `repair` it only counts them.
  */
@@ -441,8 +443,9 @@ function recentSales(deps: SeckillDeps): Promise<Voucher[]> {
 /**
  * After Postgres missed an order: the ledger's record of it, found in a constant number of calls
  * whatever the number of sales (the `saleOf` index, then the sale's record), or null when it is not
- * `userId`'s (null `userId`: the system, any owner's). The consumer commits Postgres before it moves the ledger on, so a record that is no
- * longer pending here means Postgres has the order now: read (or act on) Postgres again.
+ * `userId`'s (null `userId`: the system, any owner's). The consumer commits Postgres before it
+ * moves the ledger on, so a record that is no longer pending here means Postgres has the order
+ * now: read (or act on) Postgres again.
  */
 async function heldInLedger(
   deps: SeckillDeps,
