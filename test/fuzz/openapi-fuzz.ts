@@ -410,6 +410,18 @@ export async function fuzzOpenApi(options: FuzzOptions): Promise<FuzzReport> {
       report.requests++
       const status = res.status
       report.byStatus[status] = (report.byStatus[status] ?? 0) + 1
+      // A live event stream (a sale's or an order's SSE) never ends: its status and type are
+      // checked, its body is not read.
+      if (
+        status === 200 &&
+        (res.headers.get('content-type') ?? '').startsWith('text/event-stream')
+      ) {
+        await res.body?.cancel()
+        if (!op.responses['200']?.content?.['text/event-stream']) {
+          fail(status, 'undocumented event stream')
+        }
+        continue
+      }
       const text = await res.text()
       if (status >= 500 && !(status === 503 && op.responses['503'])) {
         fail(status, `server error: ${text.slice(0, 200)}`)
