@@ -159,6 +159,21 @@ describe.each(Object.entries(variants))('QStashVerifier (%s)', (_, verifier) => 
     }
   })
 
+  it('refuses the standard-base64 alphabet the Receiver tolerates (same bytes, not base64url)', async () => {
+    let checked = 0
+    for (let n = 0; checked < 3 && n < 50; n++) {
+      const token = await signQStashJwt(keys.current, { sub: URL_, body: `${BODY}${n}` })
+      const at = [...token].findIndex((c) => c === '_' || c === '-')
+      if (at < 0) continue
+      const swapped = token.slice(0, at) + (token[at] === '_' ? '/' : '+') + token.slice(at + 1)
+      expect(await sdkAccepts(swapped, `${BODY}${n}`)).toBe(true)
+      expect(await verify(swapped, `${BODY}${n}`)).toBe(false)
+      expect(await verify(token, `${BODY}${n}`)).toBe(true)
+      checked++
+    }
+    expect(checked).toBe(3)
+  })
+
   it('agrees with the Receiver on every one-character change of a valid token (never throws)', async () => {
     const token = await signQStashJwt(keys.next, { sub: URL_, body: BODY })
     const chars = 'ABCxyz019-_=.+/ %ä'
@@ -168,7 +183,13 @@ describe.each(Object.entries(variants))('QStashVerifier (%s)', (_, verifier) => 
         fc.constantFrom(...chars),
         async (at, ch) => {
           const changed = token.slice(0, at) + ch + token.slice(at + 1)
-          expect(await verify(changed)).toBe(await sdkAccepts(changed))
+          // The one deliberate difference: jose decodes with Node's lenient base64, which reads
+          // '/' and '+' as the base64url '_' and '-'; this verifier takes base64url only, so such
+          // a token (same bytes, wrong alphabet) is refused here while the Receiver accepts it.
+          const sameBytesOtherAlphabet =
+            (ch === '/' && token[at] === '_') || (ch === '+' && token[at] === '-')
+          const expected = (await sdkAccepts(changed)) && !sameBytesOtherAlphabet
+          expect(await verify(changed)).toBe(expected)
         }
       ),
       { numRuns: 300, seed: 11 }
