@@ -13,7 +13,6 @@
  * Postgres stock 0. --profile DIR writes a V8 CPU profile of the app for each round's timed part.
  * Env: REDIS_URL, PG_ADMIN_URL (as bench:seckill).
  */
-import { readdirSync, readFileSync } from 'node:fs'
 import { Pool } from 'undici'
 import { randomToken } from '../src/adapters/system/random.ts'
 import { freePort } from '../test/harness/net.ts'
@@ -30,6 +29,7 @@ import {
   snapshot,
   startChild,
   startStandIns,
+  threadsCpuOf,
   transportEnv,
   withDatabase,
 } from './bench/common.ts'
@@ -41,22 +41,6 @@ const CONNECTIONS = Number(option(argv, '--connections') ?? 8)
 const PROFILE = option(argv, '--profile')
 const ADMIN = randomToken(24)
 const prefix = `bench:${Date.now()}:delivery:`
-
-/** CPU ms of each thread of `pid`, summed by thread name (`node` is the main thread). */
-function threadsCpu(pid: number): Record<string, number> {
-  const out: Record<string, number> = {}
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      out[name] = (out[name] ?? 0) + ((Number(f[11]) + Number(f[12])) * 1000) / 100
-    } catch {
-      // the thread ended
-    }
-  }
-  return out
-}
 
 await withDatabase(async (databaseUrl, database) => {
   const stack = await startStandIns(databaseUrl)
@@ -109,7 +93,7 @@ await withDatabase(async (databaseUrl, database) => {
       const codes: Record<number, number> = {}
       if (PROFILE && round >= 0) await app.call({ op: 'profile' })
       const before = await snapshot(parties)
-      const threadsBefore = threadsCpu(app.pid)
+      const threadsBefore = threadsCpuOf(app.pid)
       const client = process.cpuUsage()
       const started = performance.now()
       let next = 0
@@ -138,7 +122,7 @@ await withDatabase(async (databaseUrl, database) => {
       const used = process.cpuUsage(client)
       await app.call({ op: 'pending', voucherId: sale }) // settles the app's background work
       const cpu = cpuDelta(before, await snapshot(parties))
-      const threads = Object.entries(threadsCpu(app.pid))
+      const threads = Object.entries(threadsCpuOf(app.pid))
         .map(([name, ms]) => [name, (ms - (threadsBefore[name] ?? 0)) / n] as const)
         .filter(([, ms]) => ms > 0)
       if (PROFILE && round >= 0) {

@@ -205,25 +205,50 @@ describe.each(kinds)('flash sale end to end [%s]', (kind) => {
     expect(ledger).toMatchObject({ pending: 0, committed: 5, stock: 0 })
   })
 
-  it("the relay writes back an accepted order's lost order-to-sale record before republishing it", async () => {
-    const sale = await createSale({ stock: 5 })
-    const [u] = await makeUsers(app, 1)
+  /** One accepted purchase whose queue publish failed: the order waits in the outbox. */
+  async function acceptedWhileQueueDown(saleId: string, token: string): Promise<string> {
     f.state.publishDown = true
-    let orderId: string
     try {
-      const res = await grab(sale.id, u!.token)
+      const res = await grab(saleId, token)
       expect(res.status).toBe(202)
-      orderId = (await res.json()).orderId
+      const { orderId } = (await res.json()) as { orderId: string }
       await app.settle()
+      return orderId
     } finally {
       f.state.publishDown = false
     }
+  }
+
+  it("the relay writes back an accepted order's lost order-to-sale record before republishing it", async () => {
+    const sale = await createSale({ stock: 5 })
+    const [u] = await makeUsers(app, 1)
+    const orderId = await acceptedWhileQueueDown(sale.id, u!.token)
     const deps = await app.deps()
     expect(await deps.ledger.saleOf(orderId)).toBe(sale.id) // written before the 202
     await deps.ledger.forget(orderId) // as if the process died between the script and the record
     await app.clock.advance(MIN) // older than SECKILL_RELAY_AFTER
     const relay = await app.fetch('/admin/seckill/relay', { method: 'POST', headers: admin })
     expect((await relay.json()).republished).toBeGreaterThanOrEqual(1)
+    expect(await deps.ledger.saleOf(orderId)).toBe(sale.id)
+    await app.settle()
+    const order = await (await app.fetch(`/orders/${orderId}`, { token: u!.token })).json()
+    expect(order.status).toBe('unpaid')
+  })
+
+  it("reconciliation's repair writes back a lost order-to-sale record before republishing the order", async () => {
+    const sale = await createSale({ stock: 5 })
+    const [u] = await makeUsers(app, 1)
+    const orderId = await acceptedWhileQueueDown(sale.id, u!.token)
+    const deps = await app.deps()
+    await deps.ledger.forget(orderId) // as if the process died between the script and the record
+    await app.clock.advance(2 * MIN) // past the reconciliation grace (60 s)
+    const res = await app.fetch('/admin/seckill/reconcile', {
+      method: 'POST',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: JSON.stringify({ voucherId: sale.id }),
+    })
+    expect(res.status).toBe(200)
+    expect(JSON.stringify(await res.json())).toContain('pending-not-persisted')
     expect(await deps.ledger.saleOf(orderId)).toBe(sale.id)
     await app.settle()
     const order = await (await app.fetch(`/orders/${orderId}`, { token: u!.token })).json()

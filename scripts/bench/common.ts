@@ -137,19 +137,34 @@ export async function createSale(
 
 // ---- CPU time from /proc --------------------------------------------------------------------
 
-function statFields(pid: number): string[] | undefined {
+/** A `/proc/…/stat` file: the name in parentheses and the fields after it (undefined: gone). */
+function readStat(path: string): { name: string; fields: string[] } | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const stat = readFileSync(path, 'utf8')
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+    return { name, fields: stat.slice(stat.lastIndexOf(')') + 2).split(' ') }
   } catch {
-    return undefined // the process is gone
+    return undefined // the process or thread is gone
   }
 }
+
+const statFields = (pid: number) => readStat(`/proc/${pid}/stat`)?.fields
+const cpuMsOfFields = (f: string[]) => ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK
 
 /** User + system CPU time of one process, ms (0 once it is gone). */
 export function cpuMsOf(pid: number): number {
   const fields = statFields(pid)
-  return fields ? ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK : 0
+  return fields ? cpuMsOfFields(fields) : 0
+}
+
+/** CPU ms of each thread of `pid`, summed by thread name (the main thread: `MainThread` on Node 24). */
+export function threadsCpuOf(pid: number): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const stat = readStat(`/proc/${pid}/task/${tid}/stat`)
+    if (stat) out[stat.name] = (out[stat.name] ?? 0) + cpuMsOfFields(stat.fields)
+  }
+  return out
 }
 
 /** The pids whose parent is `pid` (a cluster primary's workers). */

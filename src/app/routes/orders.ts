@@ -223,6 +223,9 @@ const routes = {
       },
       ...adminErrors,
       404: problemResponse('NOT_FOUND: no such flash-sale voucher'),
+      503: problemResponse(
+        'DEPENDENCY_UNAVAILABLE: Redis, Postgres or the queue unreachable (a repair left undone is redone by the next run)'
+      ),
     },
   }),
   relay: createRoute({

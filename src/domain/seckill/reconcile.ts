@@ -1,3 +1,4 @@
+import { DependencyUnavailable } from '../errors.ts'
 import type { Reservation, SaleAudit } from '../ports/stock.ts'
 import type { Order } from '../ports/vouchers.ts'
 import {
@@ -6,7 +7,7 @@ import {
   ledgerStateOf,
   loadSale,
   pause,
-  publishAccepted,
+  republish,
   type SeckillDeps,
 } from './seckill.ts'
 
@@ -186,18 +187,19 @@ async function compareLedger(
   const known = new Set(
     (await deps.orders.findByIds(suspects.map((r) => r.orderId))).map((o) => o.id)
   )
+  const unpersisted: Reservation[] = []
   for (const r of suspects) {
     if (known.has(r.orderId)) continue
     if (r.state === 'pending') {
       drifts.push({ orderId: r.orderId, kind: 'pending-not-persisted' })
-      if (repair) {
-        const { orderId, userId, seq, acceptedAt } = r
-        await publishAccepted(deps, { orderId, voucherId, userId, seq, acceptedAt })
-      }
+      unpersisted.push(r)
       continue
     }
     // Committed or cancelled in Redis but unknown to Postgres: the order does not exist.
     drifts.push({ orderId: r.orderId, kind: `${r.state}->absent` })
     if (repair) await deps.ledger.transition(voucherId, r.orderId, 'failed', 'any')
+  }
+  if (repair && (await republish(deps, voucherId, unpersisted)) < unpersisted.length) {
+    throw new DependencyUnavailable('queue') // the rest stay pending: the next run sends them
   }
 }

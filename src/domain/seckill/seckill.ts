@@ -501,6 +501,31 @@ export async function orderStatus(
 }
 
 /**
+ * Sends accepted reservations of one sale on again (the relay, reconciliation's repair): first
+ * their `saleOf` records — a crash between an acceptance and its record leaves the order without
+ * one, and GET /orders/{id} finds a pending order by it — in one call, then the same batch as at
+ * acceptance per order (the persist message and the payment timeout each arrive once). Returns how
+ * many were republished; a failed publish stays in the outbox for the next attempt.
+ */
+export async function republish(
+  deps: SeckillDeps,
+  voucherId: string,
+  reservations: readonly Reservation[]
+): Promise<number> {
+  if (reservations.length === 0) return 0
+  await deps.ledger.remember(
+    voucherId,
+    reservations.map((r) => r.orderId)
+  )
+  const results = await Promise.allSettled(
+    reservations.map(({ orderId, userId, seq, acceptedAt }) =>
+      publishAccepted(deps, { orderId, voucherId, userId, seq, acceptedAt })
+    )
+  )
+  return results.filter((x) => x.status === 'fulfilled').length
+}
+
+/**
  * Republishes outbox entries that were never persisted (publish failed, or a lost message): the
  * same batch as at acceptance, so the persist message and the payment timeout each arrive once.
  */
@@ -513,25 +538,7 @@ export async function relayOutbox(deps: SeckillDeps): Promise<{ republished: num
     // Published JOB_CHUNK at a time, pausing in between: a big backlog never holds the thread.
     for (let i = 0; i < stale.length; i += JOB_CHUNK) {
       if (i > 0) await pause(deps)
-      const chunk = stale.slice(i, i + JOB_CHUNK)
-      // A crash between an acceptance and its `saleOf` record leaves the order without one: the
-      // record goes back before the order does (GET /orders/{id} finds a pending order by it).
-      await deps.ledger.remember(
-        sale.id,
-        chunk.map((r) => r.orderId)
-      )
-      const results = await Promise.allSettled(
-        chunk.map((r) =>
-          publishAccepted(deps, {
-            orderId: r.orderId,
-            voucherId: r.voucherId,
-            userId: r.userId,
-            seq: r.seq,
-            acceptedAt: r.acceptedAt,
-          })
-        )
-      )
-      republished += results.filter((x) => x.status === 'fulfilled').length
+      republished += await republish(deps, sale.id, stale.slice(i, i + JOB_CHUNK))
     }
   }
   return { republished }
