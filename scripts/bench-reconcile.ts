@@ -160,6 +160,7 @@ try {
       payTimeoutMs: 15 * MIN,
       relayAfterMs: 30_000,
       persistRetries: 3,
+      persistBatch: 100,
       saleLimit: null,
     },
   }

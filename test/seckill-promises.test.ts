@@ -433,7 +433,7 @@ describe.each(appKinds(inject('services')))('flash-sale promises [%s]', (kind) =
     const flood = floodOf(sale.id, await floodUsers(), 2)
     // Each acceptance's batch is accepted but for its timeout (QStash answers per message).
     f.state.batchRefuses.add('orders.timeout')
-    const refusedBefore = f.state.refusedItems
+    const refusedBefore = f.state.refusedOrders
     try {
       const accepted = acceptedOf(
         flood,
@@ -445,7 +445,7 @@ describe.each(appKinds(inject('services')))('flash-sale promises [%s]', (kind) =
       const persisted = (await state(sale.id)).orders
       expect(persisted.map((o) => o.status)).toEqual(persisted.map(() => 'unpaid'))
       expect(persisted).toHaveLength(100)
-      expect(f.state.refusedItems - refusedBefore).toBe(100)
+      expect(f.state.refusedOrders - refusedBefore).toBe(100)
       // Before the deadline 10 buyers pay and 5 cancel.
       const ids = [...accepted.keys()]
       const act = (id: string, what: 'pay' | 'cancel') => ({

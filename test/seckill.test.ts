@@ -55,6 +55,10 @@ describe.each(kinds)('flash sale end to end [%s]', (kind) => {
     const orders = await checkSale(sale.id, 100, { accepted })
     expect(orders.every((o) => o.status === 'unpaid')).toBe(true)
     expect((await state(sale.id)).ledger).toMatchObject({ stock: 0, committed: 100 })
+    // Group commit: acceptances of one turn of the event loop shared persist messages.
+    const groups = f.state.persistGroups.filter((g) => g.some((id) => accepted.has(id)))
+    expect(groups.flat().sort()).toEqual([...accepted.keys()].sort())
+    expect(groups.length).toBeLessThan(100)
   }, 180_000) // 1,500 users + 2,000 requests + settle: ~60 s on the real stack on a busy 2-core machine
 
   it('walks an order through pending → unpaid → paid, owner only, with string ids', async () => {
@@ -299,6 +303,43 @@ describe.each(kinds)('flash sale end to end [%s]', (kind) => {
     expect(orders.map((o) => o.id)).toEqual([orderId])
     expect((await state(sale.id)).dbStock).toBe(4)
     expect((await state(sale.id)).ledger?.stock).toBe(4)
+  })
+
+  it('a group message: one outcome per order, a refused one fails alone, a redelivery changes nothing', async () => {
+    const sale = await createSale({ stock: 5 })
+    const users = await makeUsers(app, 3)
+    const ids = []
+    for (const u of users) ids.push(await acceptedWhileQueueDown(sale.id, u.token))
+    const deps = await app.deps()
+    const held = await deps.ledger.outbox(sale.id, app.clock.now() + 1, 10)
+    const group = ids.map((id) => {
+      const { orderId, voucherId, userId, seq, acceptedAt } = held.find((r) => r.orderId === id)!
+      return { orderId, voucherId, userId, seq, acceptedAt }
+    })
+    // The database cannot take the second order: a rival order holds its user's slot.
+    const rival = { ...group[1]!, orderId: await deps.ids.next('order') }
+    const taken = await deps.orders.persist(
+      { id: rival.orderId, userId: rival.userId, voucherId: sale.id, seq: rival.seq },
+      app.clock.now()
+    )
+    expect(taken.result).toBe('created')
+    for (let round = 0; round < 2; round++) {
+      await deps.queue.publish('orders.persist', { orders: group })
+      await app.settle()
+      const byId = new Map((await dbOrders(sale.id)).map((o) => [o.id, o]))
+      expect(ids.map((id) => byId.get(id)?.status)).toEqual(['unpaid', 'failed', 'unpaid'])
+      expect(ids.map((id) => byId.get(id)?.createdAt)).toEqual(group.map((m) => m.acceptedAt))
+      // Database: the two orders and the rival; the ledger: the failed one gave its unit back.
+      expect((await state(sale.id)).dbStock).toBe(2)
+      expect((await state(sale.id)).ledger).toMatchObject({ stock: 3, pending: 0, committed: 2 })
+    }
+    // One timeout message for the group: each unpaid order is cancelled, its unit back once.
+    await deps.queue.publish('orders.timeout', { orderIds: ids })
+    await app.settle()
+    const byId = new Map((await dbOrders(sale.id)).map((o) => [o.id, o]))
+    expect(ids.map((id) => byId.get(id)?.status)).toEqual(['cancelled', 'failed', 'cancelled'])
+    expect((await state(sale.id)).dbStock).toBe(4)
+    expect((await state(sale.id)).ledger).toMatchObject({ stock: 5, committed: 0 })
   })
 
   it('cancels an unpaid order on payment timeout, returning stock once', async () => {

@@ -105,6 +105,7 @@ const EnvSchema = z.object({
   /** SECKILL_SALE_LIMIT's former name, still read when SECKILL_SALE_LIMIT is unset. */
   SECKILL_GLOBAL_LIMIT: bucket('10000/1s'),
   SECKILL_PERSIST_RETRIES: count(3),
+  SECKILL_PERSIST_BATCH: count(100).pipe(z.number().min(1).max(1000)),
   SECKILL_RELAY_AFTER: duration('10s'),
   SECKILL_RETENTION: duration('7d'),
   ORDER_PAY_TIMEOUT: duration('15m'),
@@ -282,6 +283,7 @@ export function loadConfig(env: Record<string, unknown>): AppConfig {
       saleLimit:
         env.SECKILL_SALE_LIMIT === undefined ? e.SECKILL_GLOBAL_LIMIT : e.SECKILL_SALE_LIMIT,
       persistRetries: e.SECKILL_PERSIST_RETRIES,
+      persistBatch: e.SECKILL_PERSIST_BATCH,
       relayAfterMs: e.SECKILL_RELAY_AFTER,
       retentionMs: e.SECKILL_RETENTION,
       payTimeoutMs: e.ORDER_PAY_TIMEOUT,

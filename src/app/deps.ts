@@ -93,6 +93,7 @@ import type { UserRepository } from '../domain/ports/users.ts'
 import type { VisitorCounter } from '../domain/ports/visitors.ts'
 import type { OrderRepository, VoucherRepository } from '../domain/ports/vouchers.ts'
 import type { WindowLimiter } from '../domain/ports/window-limiter.ts'
+import { OrderBatcher } from '../domain/seckill/batcher.ts'
 import {
   type LiveSeckill,
   STOCK_WATCH_EVERY_MS,
@@ -164,6 +165,11 @@ export interface Deps extends RedisBacked {
   background(work: Promise<unknown>): void
   /** Lets the cron jobs give the event loop back between bounded chunks of work. */
   pacer: Pacer
+  /**
+   * Gathers accepted flash-sale orders into shared queue messages (group commit): one per process
+   * on Node, one per request on Workers (whose I/O cannot be shared across requests).
+   */
+  batcher: OrderBatcher
 }
 
 export type TopicFactory = (deps: Omit<Deps, 'topics'>) => TopicHandlers
@@ -488,6 +494,7 @@ export async function createContainer(
       probes: [...probes, { name: 'database', adapter: db.driver, check: () => db.ping() }],
       background,
       pacer,
+      batcher: new OrderBatcher({ queue, clock, pacer, policy: config.seckill }),
     }
     return { ...base, topics: topicsFor(base) }
   }

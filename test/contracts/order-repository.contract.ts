@@ -221,6 +221,92 @@ export function orderRepositoryContract(name: string, make: () => Promise<OrderR
       expect(outcomes).toEqual(['created', 'exists', 'duplicate', 'sold-out'])
     })
 
+    it('persists a group in one statement, each order with its own outcome, in input order', async () => {
+      const h = await make()
+      const v = await sale(h, 2)
+      const w = await sale(h, 5)
+      const [u1, u2, u3, u4] = h.userIds
+      const held = { id: orderId(), userId: u1!, voucherId: v.id, seq: 1 }
+      expect((await h.orders.persist(held, 1)).result).toBe('created')
+      const group = [
+        { id: orderId(), userId: u2!, voucherId: w.id, seq: 1, createdAt: 7_000 },
+        { ...held, createdAt: 2 }, // a redelivery: exists, unchanged
+        { id: orderId(), userId: u1!, voucherId: v.id, seq: 1, createdAt: 3 }, // u1's slot: taken
+        { id: orderId(), userId: u2!, voucherId: v.id, seq: 1, createdAt: 4_000 }, // the last unit
+        { id: orderId(), userId: u3!, voucherId: v.id, seq: 1, createdAt: 5 }, // none left
+        { id: orderId(), userId: u4!, voucherId: w.id, seq: 1, createdAt: 6_123 },
+      ]
+      const before = h.statements()
+      const results = await h.orders.persistMany(group)
+      expect(h.statements() - before).toBe(1)
+      expect(results.map((r) => r.result)).toEqual([
+        'created',
+        'exists',
+        'duplicate',
+        'created',
+        'sold-out',
+        'created',
+      ])
+      for (const i of [0, 3, 5]) {
+        const { createdAt, ...o } = group[i]!
+        expect(results[i]).toEqual({
+          result: 'created',
+          order: expect.objectContaining({ ...o, status: 'unpaid', createdAt }),
+        })
+      }
+      expect(results[1]).toMatchObject({ result: 'exists', order: { id: held.id, createdAt: 1 } })
+      expect((await h.vouchers.findById(v.id))?.seckill?.stock).toBe(0)
+      expect((await h.vouchers.findById(w.id))?.seckill?.stock).toBe(3)
+      expect(await h.orders.findById(group[4]!.id)).toBeNull()
+      expect(await h.orders.persistMany([])).toEqual([])
+    })
+
+    it('persists a group all or nothing: an error in one order stores none of them', async () => {
+      const h = await make()
+      const v = await sale(h, 5)
+      const [u1, u2] = h.userIds
+      const good = { id: orderId(), userId: u1!, voucherId: v.id, seq: 1, createdAt: 1 }
+      // seq beyond the int4 column: the database refuses the whole statement.
+      const bad = { id: orderId(), userId: u2!, voucherId: v.id, seq: 2 ** 31, createdAt: 1 }
+      await expect(h.orders.persistMany([good, bad])).rejects.toThrow()
+      expect(await h.orders.findByIds([good.id, bad.id])).toEqual([])
+      expect((await h.vouchers.findById(v.id))?.seckill?.stock).toBe(5)
+    })
+
+    it('overlapping groups in any order never deadlock, double an order or oversell', async () => {
+      const h = await make()
+      const [v, w] = [await sale(h, 12), await sale(h, 12)]
+      // 24 orders over two sales (stock 12 each), each in 6 groups of random order and makeup:
+      // redeliveries and relay republishes racing each other.
+      const orders = Array.from({ length: 24 }, (_, i) => ({
+        id: orderId(),
+        userId: h.userIds[i % h.userIds.length]!,
+        voucherId: i % 2 ? v.id : w.id,
+        seq: 1 + Math.floor(i / h.userIds.length),
+        createdAt: i,
+      }))
+      const shuffled = () => [...orders].sort(() => Math.random() - 0.5)
+      const groups = Array.from({ length: 6 }, () =>
+        shuffled().slice(0, 8 + Math.floor(Math.random() * 17))
+      )
+      groups.push(shuffled())
+      const results = await Promise.all(groups.map((g) => h.orders.persistMany(g)))
+      const created = new Map<string, number>()
+      for (const [g, group] of groups.entries()) {
+        for (const [i, r] of results[g]!.entries()) {
+          expect(['created', 'exists']).toContain(r.result)
+          if (r.result === 'created') {
+            created.set(group[i]!.id, (created.get(group[i]!.id) ?? 0) + 1)
+          }
+        }
+      }
+      expect([...created.values()].every((n) => n === 1)).toBe(true)
+      expect(created.size).toBe(24)
+      expect((await h.vouchers.findById(v.id))?.seckill?.stock).toBe(0)
+      expect((await h.vouchers.findById(w.id))?.seckill?.stock).toBe(0)
+      expect(await h.orders.auditStock(v.id, false)).toEqual({ stock: 0, expected: 0 })
+    })
+
     it('refuses a second live order in the same user slot, and sells no more than the stock', async () => {
       const h = await make()
       const v = await sale(h, 1)

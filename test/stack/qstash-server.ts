@@ -118,6 +118,8 @@ export interface DeliveryRecord {
   at: number
   /** Set when a delivery fault decided this attempt's outcome. */
   fault?: 'drop-request' | 'drop-reply'
+  /** The message's body, as delivered. */
+  body: Uint8Array
 }
 
 export interface QStashServer {
@@ -339,6 +341,7 @@ export async function startQStashServer(options: QStashServerOptions = {}): Prom
       status: r.status,
       retried,
       at,
+      body: msg.body,
       ...(r.error && { error: r.error }),
       ...(mode && { fault: mode }),
     })

@@ -158,30 +158,53 @@ export class DrizzleOrderRepository implements OrderRepository {
     this.#db = db
   }
 
-  /**
-   * One statement, one round trip: `seckill_persist` (migration 0005) inserts the order and takes
-   * the unit in the statement's own transaction, with the outcomes of the INSERT-then-UPDATE
-   * transaction it replaced. The sale's stock row stays locked only until the server's commit.
-   */
+  /** One order: `persistMany` of one (the same single statement). */
   async persist(
     order: Pick<Order, 'id' | 'userId' | 'voucherId' | 'seq'>,
     now: number
   ): Promise<PersistResult> {
+    const [result] = await this.persistMany([{ ...order, createdAt: now }])
+    return result!
+  }
+
+  /**
+   * One statement, one round trip, whatever the number of orders: `seckill_persist_many`
+   * (migration 0006) locks the stock rows of the group's sales (in voucher order, so concurrent
+   * groups never deadlock), then runs `seckill_persist` (migration 0005) per order, in the
+   * statement's own transaction (an error rolls every order back), with the outcomes of the
+   * INSERT-then-UPDATE transaction it replaced. Each sale's stock row stays locked only until the
+   * server's commit. The columns travel as five array parameters (ids as text: bigint-exact).
+   */
+  async persistMany(
+    orders: readonly (Pick<Order, 'id' | 'userId' | 'voucherId' | 'seq'> & { createdAt: number })[]
+  ): Promise<PersistResult[]> {
+    if (orders.length === 0) return []
+    for (const o of orders) {
+      if (!Number.isInteger(o.seq)) throw new RangeError(`not an integer seq: ${o.seq}`)
+    }
+    const array = (values: readonly unknown[]) => `{${values.join(',')}}`
     const args = sql.join(
       [
-        sql`${must(order.id).toString()}::int8`,
-        sql`${must(order.userId).toString()}::int8`,
-        sql`${must(order.voucherId).toString()}::int8`,
-        sql`${order.seq}::int4`,
-        sql`${new Date(now).toISOString()}::timestamptz`,
+        sql`${array(orders.map((o) => must(o.id)))}::int8[]`,
+        sql`${array(orders.map((o) => must(o.userId)))}::int8[]`,
+        sql`${array(orders.map((o) => must(o.voucherId)))}::int8[]`,
+        sql`${array(orders.map((o) => o.seq))}::int4[]`,
+        sql`${array(orders.map((o) => `"${new Date(o.createdAt).toISOString()}"`))}::timestamptz[]`,
       ],
       sql`, `
     )
-    const [row] = await this.#db.select(persistRow).from(sql`seckill_persist(${args})`)
-    if (!row) throw new Error('seckill_persist returned no row')
-    const { result, ...stored } = row
-    if (result === 'sold-out' || result === 'duplicate') return { result }
-    return { result, order: toOrder(stored) }
+    const rows = await this.#db
+      .select({ n: sql<number>`n`.mapWith(Number), ...persistRow })
+      .from(sql`seckill_persist_many(${args})`)
+    if (rows.length !== orders.length) throw new Error('seckill_persist_many lost an order')
+    const results: PersistResult[] = new Array(orders.length)
+    for (const { n, result, ...stored } of rows) {
+      results[n - 1] =
+        result === 'sold-out' || result === 'duplicate'
+          ? { result }
+          : { result, order: toOrder(stored) }
+    }
+    return results
   }
 
   async markFailed(

@@ -73,6 +73,15 @@ export interface OrderRepository {
     order: Pick<Order, 'id' | 'userId' | 'voucherId' | 'seq'>,
     now: number
   ): Promise<PersistResult>
+  /**
+   * `persist` for several orders (each with its own createdAt, Unix ms) in ONE statement and
+   * transaction: all or nothing (an error persists none of them), each with `persist`'s outcome, in
+   * input order. The rows are locked in (voucher, id) order whatever the input order, so concurrent
+   * calls over the same sales never deadlock. An empty list costs nothing.
+   */
+  persistMany(
+    orders: readonly (Pick<Order, 'id' | 'userId' | 'voucherId' | 'seq'> & { createdAt: number })[]
+  ): Promise<PersistResult[]>
   /** Records the order as failed unless it already exists; returns the order as stored. */
   markFailed(
     order: Pick<Order, 'id' | 'userId' | 'voucherId' | 'seq'>,

@@ -2,7 +2,7 @@ import { DomainError, PermanentFailure } from '../errors.ts'
 import { isDecimalId } from '../ids.ts'
 import type { Clock } from '../ports/clock.ts'
 import type { Pacer } from '../ports/pacer.ts'
-import type { DeadLetter, Delivery, Queue } from '../ports/queue.ts'
+import type { BatchItem, DeadLetter, Delivery, Queue } from '../ports/queue.ts'
 import type {
   LedgerState,
   Refusal,
@@ -18,6 +18,7 @@ import type {
   Voucher,
   VoucherRepository,
 } from '../ports/vouchers.ts'
+import type { OrderBatcher } from './batcher.ts'
 import { announceOrder, type LiveSeckill } from './live.ts'
 
 export const TOPIC_PERSIST = 'orders.persist'
@@ -36,6 +37,11 @@ export interface SeckillPolicy {
   /** Queue redeliveries of the persist message before it is dead-lettered. */
   persistRetries: number
   /**
+   * Most accepted orders one persist message carries (group commit, see `OrderBatcher`); 1 = one
+   * message per order.
+   */
+  persistBatch: number
+  /**
    * Each sale's admission bucket (acceptances per interval, kept with the sale in the ledger and
    * checked in the reservation's atomic step); null = none.
    */
@@ -50,6 +56,11 @@ export interface SeckillDeps {
   queue: Queue
   /** Work that must finish after the response (Workers: waitUntil). */
   background(work: Promise<unknown>): void
+  /**
+   * Gathers the acceptances of one turn of the event loop into shared queue messages (absent: each
+   * order is published on its own, as `persistBatch` 1).
+   */
+  batcher?: OrderBatcher
   policy: SeckillPolicy
   /** Live notifications of order states (absent: none are sent). */
   live?: LiveSeckill
@@ -68,7 +79,10 @@ export function pause(deps: Pick<SeckillDeps, 'pacer'>): Promise<void> {
   return deps.pacer?.pause() ?? Promise.resolve()
 }
 
-/** What the persist message carries: everything the consumer needs, nothing secret. */
+/**
+ * What the persist message carries for one order: everything the consumer needs, nothing secret.
+ * A message of several orders (group commit) is `{ orders: PersistMessage[] }`.
+ */
 export interface PersistMessage {
   orderId: string
   voucherId: string
@@ -76,6 +90,9 @@ export interface PersistMessage {
   seq: number
   acceptedAt: number
 }
+
+/** Most orders a persist or timeout message may carry (`persistBatch` is at most this). */
+export const MAX_BATCH = 1000
 
 export type OrderView = {
   id: string
@@ -220,7 +237,7 @@ export async function tryReserve(
         seq: outcome.seq,
         acceptedAt: deps.clock.now(),
       }
-      deps.background(publishAccepted(deps, message))
+      deps.background(deps.batcher ? deps.batcher.add(message) : publishAccepted(deps, [message]))
       return { orderId: outcome.orderId, replayed: false }
     }
     case 'replayed':
@@ -242,42 +259,55 @@ export function timeoutRetries(policy: Pick<SeckillPolicy, 'persistRetries'>): n
 }
 
 /**
- * Publishes everything an accepted order needs from the queue in ONE request (a batch): the
- * persist message and the payment timeout, due `payTimeoutMs` after acceptance (`m.acceptedAt`;
- * a republish schedules what is left of that, or 0). Both are deduplicated per order
- * (`persist-<id>`, `timeout-<id>`), so the relay and reconciliation may repeat the batch safely,
- * also after a partly accepted one. The timeout may arrive before the order is persisted (a long
- * persist outage): it is retried while the ledger holds the order pending (ORDER_PENDING), with at
- * least the persist message's retries, so its last attempt comes after the persist's last one;
- * `cancelOverdue` is the backstop.
+ * Publishes everything accepted orders need from the queue in ONE request (a batch): per group of
+ * up to `perMessage` orders (default `policy.persistBatch`), one persist message and one payment
+ * timeout, due `payTimeoutMs` after the group's latest acceptance (`acceptedAt`; a republish
+ * schedules what is left of that, or 0) — so no order's deadline comes early, and none comes later
+ * than the group's spread (one turn of the event loop at acceptance). Both are deduplicated
+ * (`persist-<id>` and `timeout-<id>` for one order, `persist-<first id>+<n>` for a group of n), so
+ * the relay and reconciliation may repeat a publish safely, also after a partly accepted one. A
+ * timeout may arrive before its orders are persisted (a long persist outage): it is retried while
+ * the ledger holds one of them pending (ORDER_PENDING), with at least the persist message's
+ * retries, so its last attempt comes after the persist's last one; `cancelOverdue` is the backstop.
  */
 export function publishAccepted(
   deps: Pick<SeckillDeps, 'queue' | 'policy' | 'clock'>,
-  m: PersistMessage
+  messages: readonly PersistMessage[],
+  perMessage: number = deps.policy.persistBatch
 ) {
-  const dueIn = m.acceptedAt + deps.policy.payTimeoutMs - deps.clock.now()
-  return deps.queue.publishBatch([
-    {
-      topic: TOPIC_PERSIST,
-      body: m,
-      opts: { dedupId: `persist-${m.orderId}`, retries: deps.policy.persistRetries },
-    },
-    {
-      topic: TOPIC_TIMEOUT,
-      body: { orderId: m.orderId },
-      opts: {
-        delayMs: Math.max(0, dueIn),
-        dedupId: `timeout-${m.orderId}`,
-        retries: timeoutRetries(deps.policy),
+  const size = Math.min(Math.max(1, Math.floor(perMessage)), MAX_BATCH)
+  const now = deps.clock.now()
+  const items: BatchItem[] = []
+  for (let i = 0; i < messages.length; i += size) {
+    const group = messages.slice(i, i + size)
+    const first = group[0]!
+    const one = group.length === 1
+    const tag = one ? first.orderId : `${first.orderId}+${group.length}`
+    const last = Math.max(...group.map((m) => m.acceptedAt))
+    items.push(
+      {
+        topic: TOPIC_PERSIST,
+        body: one ? first : { orders: group },
+        opts: { dedupId: `persist-${tag}`, retries: deps.policy.persistRetries },
       },
-    },
-  ])
+      {
+        topic: TOPIC_TIMEOUT,
+        body: one ? { orderId: first.orderId } : { orderIds: group.map((m) => m.orderId) },
+        opts: {
+          delayMs: Math.max(0, last + deps.policy.payTimeoutMs - now),
+          dedupId: `timeout-${tag}`,
+          retries: timeoutRetries(deps.policy),
+        },
+      }
+    )
+  }
+  return deps.queue.publishBatch(items)
 }
 
 /** Unix ms a Date can hold (the order's createdAt). */
 const isTime = (t: unknown): t is number => typeof t === 'number' && t >= 0 && t <= 8.64e15
 
-function parsePersist(body: unknown): PersistMessage {
+function parseOne(body: unknown): PersistMessage {
   const m = body as Partial<PersistMessage> | null
   if (
     !m ||
@@ -289,7 +319,22 @@ function parsePersist(body: unknown): PersistMessage {
   ) {
     throw new PermanentFailure('malformed persist message')
   }
-  return m as PersistMessage
+  const { orderId, voucherId, userId, seq, acceptedAt } = m as PersistMessage
+  return { orderId, voucherId, userId, seq, acceptedAt }
+}
+
+/** A persist message's orders: one order, or `{ orders: [...] }` of 1..MAX_BATCH distinct ones. */
+function parsePersist(body: unknown): PersistMessage[] {
+  const group = (body as { orders?: unknown } | null)?.orders
+  if (group === undefined) return [parseOne(body)]
+  if (!Array.isArray(group) || group.length === 0 || group.length > MAX_BATCH) {
+    throw new PermanentFailure('malformed persist message')
+  }
+  const orders = group.map(parseOne)
+  if (new Set(orders.map((m) => m.orderId)).size !== orders.length) {
+    throw new PermanentFailure('malformed persist message')
+  }
+  return orders
 }
 
 /** Brings the ledger in line with the order as Postgres has it (idempotent). */
@@ -306,41 +351,66 @@ async function settleLedger(deps: SeckillDeps, m: PersistMessage, order: Order) 
 }
 
 /**
- * The persist consumer (at-least-once): one Postgres statement inserts the order (createdAt =
- * its acceptance, the start of its payment deadline) and takes the database stock; only after it
- * commits is the outbox entry cleared (ledger: committed). The payment timeout was published with
- * this message (`publishAccepted`). A redelivery finds the order and only re-settles the ledger.
+ * The persist consumer (at-least-once), for a message of one order or of a group: ONE Postgres
+ * statement inserts every order (createdAt = its acceptance, the start of its payment deadline)
+ * and takes the database stock, all or nothing; only after it commits are the outbox entries
+ * cleared (ledger: committed). An order Postgres refuses (no database stock left, or its user's
+ * slot taken: the ledger ran ahead of the database) is recorded as failed and its stock and quota
+ * go back, at once — what the dead-letter hand-off does — and the rest of its group goes on. The
+ * payment timeout was published with this message (`publishAccepted`). A redelivery finds the
+ * orders and only re-settles the ledger.
  */
 export async function handlePersist(deps: SeckillDeps, delivery: Delivery<unknown>) {
-  const m = parsePersist(delivery.body)
-  const r = await deps.orders.persist(
-    { id: m.orderId, userId: m.userId, voucherId: m.voucherId, seq: m.seq },
-    m.acceptedAt
+  const group = parsePersist(delivery.body)
+  const results = await deps.orders.persistMany(
+    group.map((m) => ({
+      id: m.orderId,
+      userId: m.userId,
+      voucherId: m.voucherId,
+      seq: m.seq,
+      createdAt: m.acceptedAt,
+    }))
   )
-  if (r.result === 'sold-out') throw new PermanentFailure('no database stock left')
-  if (r.result === 'duplicate') throw new PermanentFailure('the user already holds this order slot')
-  await settleLedger(deps, m, r.order)
-  announceOrder(deps, r.order)
+  await Promise.all(
+    group.map(async (m, i) => {
+      const r = results[i]!
+      if (r.result === 'sold-out') return failOrder(deps, m, 'no database stock left')
+      if (r.result === 'duplicate') {
+        return failOrder(deps, m, 'the user already holds this order slot')
+      }
+      await settleLedger(deps, m, r.order)
+      announceOrder(deps, r.order)
+    })
+  )
 }
 
-/**
- * The persist topic's dead-letter hand-off (retries exhausted, or a permanent failure): record
- * the order as failed — unless it made it after all — and give stock and quota back, once.
- */
-export async function handlePersistDead(deps: SeckillDeps, letter: DeadLetter<unknown>) {
-  let m: PersistMessage
-  try {
-    m = parsePersist(letter.body)
-  } catch {
-    return // nothing we can attribute; the queue's DLQ keeps the raw message
-  }
+/** Records the order as failed — unless it made it after all — and gives stock and quota back, once. */
+async function failOrder(deps: SeckillDeps, m: PersistMessage, reason: string) {
   const order = await deps.orders.markFailed(
     { id: m.orderId, userId: m.userId, voucherId: m.voucherId, seq: m.seq },
-    letter.reason.slice(0, 500),
+    reason.slice(0, 500),
     deps.clock.now()
   )
   await settleLedger(deps, m, order)
   announceOrder(deps, order)
+}
+
+/**
+ * The persist topic's dead-letter hand-off (retries exhausted, or a permanent failure): each of
+ * the message's orders is recorded as failed — unless it made it after all — and its stock and
+ * quota go back, once.
+ */
+export async function handlePersistDead(deps: SeckillDeps, letter: DeadLetter<unknown>) {
+  let group: PersistMessage[]
+  try {
+    group = parsePersist(letter.body)
+  } catch {
+    return // nothing we can attribute; the queue's DLQ keeps the raw message
+  }
+  for (const m of group) {
+    await pause(deps)
+    await failOrder(deps, m, letter.reason)
+  }
 }
 
 /** Cancels an unpaid order (by its owner, or by the system when `userId` is null). */
@@ -361,24 +431,42 @@ export async function cancelOrder(deps: SeckillDeps, orderId: string, userId: st
   return r.order
 }
 
-/**
- * The payment-timeout consumer: cancels the order if it is still unpaid; a paid, failed or
- * cancelled one is left alone. One that arrives while the order is still pending (not yet
- * persisted) is retried (ORDER_PENDING). A timeout that keeps failing still cancels through the
- * dead-letter hand-off (`handleTimeoutDead`); reconciliation is the backstop for one that was
- * never published (`cancelOverdue`).
- */
-export async function handleTimeout(deps: SeckillDeps, delivery: Pick<Delivery<unknown>, 'body'>) {
-  const orderId = (delivery.body as { orderId?: unknown } | null)?.orderId
-  if (typeof orderId !== 'string' || !isDecimalId(orderId)) {
+/** A timeout message's orders: `{ orderId }`, or `{ orderIds: [...] }` of 1..MAX_BATCH. */
+function parseTimeout(body: unknown): string[] {
+  const b = body as { orderId?: unknown; orderIds?: unknown } | null
+  const ids = b?.orderIds === undefined ? [b?.orderId] : b.orderIds
+  if (
+    !Array.isArray(ids) ||
+    ids.length === 0 ||
+    ids.length > MAX_BATCH ||
+    !ids.every((id) => typeof id === 'string' && isDecimalId(id))
+  ) {
     throw new PermanentFailure('malformed timeout message')
   }
-  try {
-    await cancelOrder(deps, orderId, null)
-  } catch (e) {
-    // Paid (or already failed) in time: nothing to do. Anything else is retried.
-    if (!(e instanceof DomainError && e.code === 'ORDER_NOT_CANCELLABLE')) throw e
+  return ids as string[]
+}
+
+/**
+ * The payment-timeout consumer: cancels each of the message's orders that is still unpaid; a paid,
+ * failed or cancelled one is left alone. When one is still pending (not yet persisted) or fails,
+ * the others are handled first, then the message is retried (ORDER_PENDING) — a cancel is a
+ * compare-and-set, so the retry changes only what is left. A timeout that keeps failing still
+ * cancels through the dead-letter hand-off (`handleTimeoutDead`); reconciliation is the backstop for
+ * one that was never published (`cancelOverdue`).
+ */
+export async function handleTimeout(deps: SeckillDeps, delivery: Pick<Delivery<unknown>, 'body'>) {
+  const ids = parseTimeout(delivery.body)
+  let failure: unknown = null
+  for (const orderId of ids) {
+    if (ids.length > 1) await pause(deps)
+    try {
+      await cancelOrder(deps, orderId, null)
+    } catch (e) {
+      // Paid (or already failed) in time: nothing to do. Anything else is retried.
+      if (!(e instanceof DomainError && e.code === 'ORDER_NOT_CANCELLABLE')) failure ??= e
+    }
   }
+  if (failure !== null) throw failure
 }
 
 /** The timeout topic's dead-letter hand-off: retries are exhausted, so the deadline has passed. */
@@ -503,9 +591,10 @@ export async function orderStatus(
 /**
  * Sends accepted reservations of one sale on again (the relay, reconciliation's repair): first
  * their `saleOf` records — a crash between an acceptance and its record leaves the order without
- * one, and GET /orders/{id} finds a pending order by it — in one call, then the same batch as at
- * acceptance per order (the persist message and the payment timeout each arrive once). Returns how
- * many were republished; a failed publish stays in the outbox for the next attempt.
+ * one, and GET /orders/{id} finds a pending order by it — in one call, then a persist message and a
+ * payment timeout per order, all in ONE queue request (per-order dedup ids, the same as a lone
+ * order's at acceptance). Returns how many were republished (all, or 0 when the publish failed:
+ * they stay in the outbox for the next attempt).
  */
 export async function republish(
   deps: SeckillDeps,
@@ -517,12 +606,19 @@ export async function republish(
     voucherId,
     reservations.map((r) => r.orderId)
   )
-  const results = await Promise.allSettled(
-    reservations.map(({ orderId, userId, seq, acceptedAt }) =>
-      publishAccepted(deps, { orderId, voucherId, userId, seq, acceptedAt })
-    )
-  )
-  return results.filter((x) => x.status === 'fulfilled').length
+  const messages = reservations.map(({ orderId, userId, seq, acceptedAt }) => ({
+    orderId,
+    voucherId,
+    userId,
+    seq,
+    acceptedAt,
+  }))
+  try {
+    await publishAccepted(deps, messages, 1)
+  } catch {
+    return 0 // all of them stay in the outbox for the next attempt
+  }
+  return reservations.length
 }
 
 /**
