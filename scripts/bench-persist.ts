@@ -2,7 +2,8 @@
  * `npm run bench:persist`: the cost of persisting a flash-sale order, the way issue 11's consumer
  * does it, on node-postgres against a local Postgres — the old four-statement transaction (BEGIN;
  * INSERT … ON CONFLICT DO NOTHING RETURNING; UPDATE seckill_vouchers … stock > 0; COMMIT, kept
- * below as it was) against `DrizzleOrderRepository.persist` (one `seckill_persist` statement).
+ * below as it was) against `DrizzleOrderRepository.persist` (one `seckill_persist` statement) and
+ * group commit (`persistMany`: the persists of one turn in one `seckill_persist_many` statement).
  *
  * On a fresh database (dropped afterwards): BENCH_ORDERS (5,000) distinct orders on a sale of as
  * many units, sequentially and then BENCH_INFLIGHT (50) at a time, through one pg Pool of
@@ -71,6 +72,28 @@ function statementPersist(db: Database): PersistOne {
   return async (order) => (await repo.persist(order, Date.now())).result
 }
 
+/**
+ * Group commit as the app does it (`OrderBatcher` → one message → `persistMany`): the persists
+ * asked for in one turn of the event loop go out as ONE `seckill_persist_many` statement.
+ */
+function groupPersist(db: Database): PersistOne {
+  const repo = new DrizzleOrderRepository(db)
+  let waiting: { order: Parameters<PersistOne>[0]; done: (result: string) => void }[] = []
+  return (order) =>
+    new Promise((resolve, reject) => {
+      if (waiting.length === 0) {
+        setImmediate(() => {
+          const group = waiting
+          waiting = []
+          repo
+            .persistMany(group.map((w) => ({ ...w.order, createdAt: Date.now() })))
+            .then((results) => group.forEach((w, i) => w.done(results[i]!.result)), reject)
+        })
+      }
+      waiting.push({ order, done: resolve })
+    })
+}
+
 interface Figures {
   clientMs: number
   serverMs: number
@@ -100,6 +123,7 @@ await withDatabase(async (url, name) => {
     const ways: Record<string, PersistOne> = {
       'old: 4-statement transaction': transactionPersist(handle.db),
       'new: one seckill_persist statement': statementPersist(handle.db),
+      'group commit: one seckill_persist_many per turn': groupPersist(handle.db),
     }
     let nextId = 1n
     const start = Date.now()

@@ -76,8 +76,9 @@ export interface OrderRepository {
   /**
    * `persist` for several orders (each with its own createdAt, Unix ms) in ONE statement and
    * transaction: all or nothing (an error persists none of them), each with `persist`'s outcome, in
-   * input order. The rows are locked in (voucher, id) order whatever the input order, so concurrent
-   * calls over the same sales never deadlock. An empty list costs nothing.
+   * input order. The sales' stock is locked before any order is inserted, in one order for every
+   * call, so concurrent calls over the same sales and orders never deadlock. An empty list costs
+   * nothing.
    */
   persistMany(
     orders: readonly (Pick<Order, 'id' | 'userId' | 'voucherId' | 'seq'> & { createdAt: number })[]
