@@ -77,7 +77,7 @@ describe('purchase inputs: the fast path answers as the zod validators do', () =
       let overInt8 = 0
       for (const id of ids) {
         for (const key of keys) {
-          const init = () => ({
+          const init = (): RequestInit => ({
             method: 'POST',
             headers: key === undefined ? {} : { 'idempotency-key': key },
           })

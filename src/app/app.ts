@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
+import type { MiddlewareHandler } from 'hono'
 import { requestId } from 'hono/request-id'
-import type { Container } from './deps.ts'
+import type { Container, Scope } from './deps.ts'
 import { docsPage } from './docs.ts'
 import { type AssetSource, serveAssets } from './http/assets.ts'
 import { loadSession } from './http/auth.ts'
@@ -69,15 +70,24 @@ export function createApp(container: Container, options: AppOptions = {}) {
   app.use(limitBody((path) => container.config.hmdp.enabled && path === uploadPath))
   app.use(serveAssets(options.assets))
   app.use(rejectNul)
-  app.use(async (c, next) => {
+  // The container's shared scope (Node, Deno: no per-request resources) is kept after the first
+  // request: no async step and nothing to finish per request.
+  let shared: Scope | undefined
+  app.use((c, next) => {
+    if (!shared) return scoped(c, next)
+    c.set('deps', shared.deps)
+    return next()
+  })
+  const scoped: MiddlewareHandler<AppEnv> = async (c, next) => {
     const scope = await container.scope()
+    if (scope.shared) shared = scope
     c.set('deps', scope.deps)
     try {
       await next()
     } finally {
       c.executionCtx.waitUntil(scope.finish())
     }
-  })
+  }
 
   // The flash-sale hot path authenticates itself (its session read shares one pipelined Redis
   // request with the rate limits), so it is mounted before the global session middleware. So are
