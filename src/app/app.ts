@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
+import type { MiddlewareHandler } from 'hono'
 import { requestId } from 'hono/request-id'
-import type { Container } from './deps.ts'
+import type { Container, Scope } from './deps.ts'
 import { docsPage } from './docs.ts'
 import { type AssetSource, serveAssets } from './http/assets.ts'
 import { loadSession } from './http/auth.ts'
@@ -45,38 +46,48 @@ export function createApp(container: Container, options: AppOptions = {}) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
   const log = container.log
 
+  // Middleware that would do nothing (CORS off, the access log's level off) is not mounted at all:
+  // every layer costs each request an async step.
   app.use(requestId())
-  app.use(corsFor(container.config.cors))
+  if (container.config.cors) app.use(corsFor(container.config.cors))
   app.use(securityHeaders(container.config.cors !== null))
-  // The access log; with the level off (LOG_LEVEL=warn and above) it costs no clock read and no
-  // object per request.
-  app.use(async (c, next) => {
-    if (log.enabled?.('info') === false) return next()
-    const started = performance.now()
-    await next()
-    log.info('request', {
-      requestId: c.var.requestId,
-      method: c.req.method,
-      path: c.req.path,
-      status: c.res.status,
-      ms: Math.round((performance.now() - started) * 10) / 10,
+  // The access log, unless its level is off (LOG_LEVEL=warn and above; a logger's level is fixed).
+  if (log.enabled?.('info') !== false)
+    app.use(async (c, next) => {
+      const started = performance.now()
+      await next()
+      log.info('request', {
+        requestId: c.var.requestId,
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+      })
     })
-  })
   app.use(captureSocketAddress)
   // Photo uploads (hmdp) carry their own limit, UPLOAD_MAX_BYTES (routes/hmdp/uploads.ts).
   const uploadPath = `${container.config.hmdp.prefix}/upload/blog`
   app.use(limitBody((path) => container.config.hmdp.enabled && path === uploadPath))
   app.use(serveAssets(options.assets))
   app.use(rejectNul)
-  app.use(async (c, next) => {
+  // The container's shared scope (Node, Deno: no per-request resources) is kept after the first
+  // request: no async step and nothing to finish per request.
+  let shared: Scope | undefined
+  app.use((c, next) => {
+    if (!shared) return scoped(c, next)
+    c.set('deps', shared.deps)
+    return next()
+  })
+  const scoped: MiddlewareHandler<AppEnv> = async (c, next) => {
     const scope = await container.scope()
+    if (scope.shared) shared = scope
     c.set('deps', scope.deps)
     try {
       await next()
     } finally {
       c.executionCtx.waitUntil(scope.finish())
     }
-  })
+  }
 
   // The flash-sale hot path authenticates itself (its session read shares one pipelined Redis
   // request with the rate limits), so it is mounted before the global session middleware. So are

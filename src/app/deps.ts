@@ -224,6 +224,11 @@ export interface Scope {
   deps: Deps
   /** Settles background work, then closes per-request resources. Give it to waitUntil. */
   finish(): Promise<void>
+  /**
+   * True when this scope is the container's one shared scope: every `scope()` returns it and
+   * `finish` does nothing (no per-request resources), so a caller may keep it.
+   */
+  shared?: true
 }
 
 export interface Container {
@@ -499,13 +504,15 @@ export async function createContainer(
     return { ...base, topics: topicsFor(base) }
   }
   if (shared) sharedDeps = build(shared, (work) => void track(work))
+  let sharedScope: Scope | undefined
 
   return {
     config,
     log,
     async scope() {
       if (shared) {
-        return { deps: sharedDeps!, finish: async () => {} }
+        sharedScope ??= { deps: sharedDeps!, finish: async () => {}, shared: true }
+        return sharedScope
       }
       const db = await openDatabase()
       const mine = new Set<Promise<unknown>>()

@@ -9,7 +9,10 @@ export interface Logger {
   info(msg: string, fields?: LogFields): void
   warn(msg: string, fields?: LogFields): void
   error(msg: string, fields?: LogFields): void
-  /** Whether `level` is written (absent: assume it is); lets a caller skip building its fields. */
+  /**
+   * Whether `level` is written (absent: assume it is); lets a caller skip building its fields. The
+   * answer is fixed for the logger's life (the app mounts its access log or not once).
+   */
   enabled?(level: Exclude<LogLevel, 'silent'>): boolean
 }
 

@@ -13,9 +13,18 @@ export function composeId(nowMs: number, sequence: number): string {
   return ((seconds << 32n) | BigInt(sequence)).toString()
 }
 
+const DAY_MS = 86_400_000
+/** The last day `utcDay` formatted (one per request on the purchase path): its first ms and text. */
+let lastDay = { start: Number.NaN, text: '' }
+
 /** The UTC calendar day of `nowMs` as yyyymmdd: the bucket of the per-day id sequence. */
 export function utcDay(nowMs: number): string {
-  return new Date(nowMs).toISOString().slice(0, 10).replaceAll('-', '')
+  // Date truncates a fractional time toward zero: so does the bucket's bound.
+  const start = Math.floor(Math.trunc(nowMs) / DAY_MS) * DAY_MS
+  if (start !== lastDay.start) {
+    lastDay = { start, text: new Date(nowMs).toISOString().slice(0, 10).replaceAll('-', '') }
+  }
+  return lastDay.text
 }
 
 /** The canonical decimal form of a positive 64-bit id (1 to 19 digits, no leading zero). */

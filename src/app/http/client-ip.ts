@@ -18,10 +18,10 @@ export function rememberSocketAddress(request: Request, address: string | undefi
  * Copies the socket address into the context before anything replaces `c.req.raw` (the body limit
  * re-wraps a streamed body in a new Request).
  */
-export const captureSocketAddress: MiddlewareHandler<AppEnv> = async (c, next) => {
+export const captureSocketAddress: MiddlewareHandler<AppEnv> = (c, next) => {
   const socket = socketAddresses.get(c.req.raw)
   if (socket !== undefined) c.set('socketAddress', socket)
-  await next()
+  return next()
 }
 
 /** The client's address as this deployment can know it, or 'unknown'. */

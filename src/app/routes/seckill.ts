@@ -1,4 +1,4 @@
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import { createRoute, OpenAPIHono, type RouteHandler, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { readSession, renewIfDue } from '../../domain/auth/auth.ts'
 import { DomainError } from '../../domain/errors.ts'
@@ -10,7 +10,7 @@ import { authDeps, sessionToken } from '../http/auth.ts'
 import { cookieToken, csrfRefusal } from '../http/cookie-session.ts'
 import type { AppEnv } from '../http/env.ts'
 import { problem, problemResponse, STATUS_OF } from '../http/problem.ts'
-import { validationHook } from '../http/validation.ts'
+import { purchaseInputs, validationHook } from '../http/validation.ts'
 import { IdString } from './users.ts'
 
 /** The flash-sale use cases' dependencies, from the request's dependency scope. */
@@ -142,51 +142,55 @@ export async function admit(
   }
 }
 
+/** The purchase: see `seckillHotPath`. */
+const purchase: RouteHandler<typeof route, AppEnv> = async (c) => {
+  const deps = c.var.deps
+  const bearer = sessionToken(c.req.header('authorization'))
+  const cookie = bearer ? null : cookieToken(c) // browser sessions: see cookie-session.ts
+  const refusal = cookie && (await csrfRefusal(c))
+  if (refusal) return refusal as never
+  const token = bearer ?? cookie
+  const unauthorized = () =>
+    problem(
+      c,
+      401,
+      'UNAUTHORIZED',
+      'Log in first: a valid session token is required',
+      {},
+      {
+        'www-authenticate': 'Bearer',
+      }
+    ) as never
+  if (!token) return unauthorized()
+  const id = c.req.valid('param').id
+  const admission = await admit(deps, token, id, c.req.valid('header')['idempotency-key'])
+  if (admission.kind === 'unauthorized') return unauthorized()
+  // The same problem+json the error handler renders for a thrown DomainError of this code.
+  if (admission.kind === 'refused') {
+    return problem(c, STATUS_OF[admission.code], admission.code, admission.message) as never
+  }
+  setHeaders(c, rateHeaders(admission.perUser, deps.clock.now()))
+  if (admission.kind === 'rate-limited') {
+    const { scope, retryAfterMs } = admission
+    return problem(
+      c,
+      429,
+      'RATE_LIMITED',
+      'Too many requests: slow down',
+      { scope, retryAfterMs },
+      { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) }
+    ) as never
+  }
+  if (admission.replayed) c.header('idempotent-replayed', 'true')
+  return c.json({ orderId: admission.orderId, status: 'pending' as const }, 202)
+}
+
 /**
  * The hot path. It authenticates on its own (it is mounted before the global session middleware)
- * so that `admit` can pipeline the session read with the rate limits and the order id.
+ * so that `admit` can pipeline the session read with the rate limits and the order id. Well-formed
+ * inputs skip the zod validators (`purchaseInputs`); malformed ones get the validators' 400.
  */
 export const seckillHotPath = new OpenAPIHono<AppEnv>({ defaultHook: validationHook }).openapi(
-  route,
-  async (c) => {
-    const deps = c.var.deps
-    const bearer = sessionToken(c.req.header('authorization'))
-    const cookie = bearer ? null : cookieToken(c) // browser sessions: see cookie-session.ts
-    const refusal = cookie && (await csrfRefusal(c))
-    if (refusal) return refusal as never
-    const token = bearer ?? cookie
-    const unauthorized = () =>
-      problem(
-        c,
-        401,
-        'UNAUTHORIZED',
-        'Log in first: a valid session token is required',
-        {},
-        {
-          'www-authenticate': 'Bearer',
-        }
-      ) as never
-    if (!token) return unauthorized()
-    const id = c.req.valid('param').id
-    const admission = await admit(deps, token, id, c.req.valid('header')['idempotency-key'])
-    if (admission.kind === 'unauthorized') return unauthorized()
-    // The same problem+json the error handler renders for a thrown DomainError of this code.
-    if (admission.kind === 'refused') {
-      return problem(c, STATUS_OF[admission.code], admission.code, admission.message) as never
-    }
-    setHeaders(c, rateHeaders(admission.perUser, deps.clock.now()))
-    if (admission.kind === 'rate-limited') {
-      const { scope, retryAfterMs } = admission
-      return problem(
-        c,
-        429,
-        'RATE_LIMITED',
-        'Too many requests: slow down',
-        { scope, retryAfterMs },
-        { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) }
-      ) as never
-    }
-    if (admission.replayed) c.header('idempotent-replayed', 'true')
-    return c.json({ orderId: admission.orderId, status: 'pending' as const }, 202)
-  }
+  { ...route, middleware: [purchaseInputs(purchase)] as const },
+  purchase
 )

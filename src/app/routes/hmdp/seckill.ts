@@ -1,7 +1,8 @@
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import { createRoute, OpenAPIHono, type RouteHandler, z } from '@hono/zod-openapi'
 import { DomainError } from '../../../domain/errors.ts'
 import { sessionToken } from '../../http/auth.ts'
 import type { AppEnv } from '../../http/env.ts'
+import { purchaseInputs } from '../../http/validation.ts'
 import { admit, PurchaseHeaders } from '../seckill.ts'
 import {
   hmdpValidationHook,
@@ -42,31 +43,34 @@ const route = createRoute({
  * Like the native hot path, this route authenticates itself (it is mounted before the global
  * session middleware) and admits through the same `admit`: at most two Redis round trips.
  */
-export const hmdpSeckill = new OpenAPIHono<AppEnv>({ defaultHook: hmdpValidationHook }).openapi(
-  route,
-  async (c) => {
-    const deps = c.var.deps
-    const token = sessionToken(c.req.header('authorization'))
-    if (!token) return refuse(c, 401, '请先登录', 'UNAUTHORIZED')
-    try {
-      const id = c.req.valid('param').id
-      const admission = await admit(deps, token, id, c.req.valid('header')['idempotency-key'])
-      if (admission.kind === 'unauthorized') return refuse(c, 401, '请先登录', 'UNAUTHORIZED')
-      // What hmdpErrorHandler answers for a thrown DomainError of this code: 200, its message.
-      if (admission.kind === 'refused') {
-        return refuse(c, 200, messageOf(admission), admission.code)
-      }
-      if (admission.kind === 'rate-limited') {
-        const { retryAfterMs } = admission
-        throw new DomainError('RATE_LIMITED', 'too many requests', { retryAfterMs })
-      }
-      if (admission.replayed) c.header('idempotent-replayed', 'true')
-      return ok(c, admission.orderId)
-    } catch (e) {
-      if (e instanceof DomainError && e.code === 'NOT_FOUND') {
-        return refuse(c, 200, messageOf(e, { NOT_FOUND: '优惠券不存在' }), 'VOUCHER_NOT_FOUND')
-      }
-      throw e
+const purchase: RouteHandler<typeof route, AppEnv> = async (c) => {
+  const deps = c.var.deps
+  const token = sessionToken(c.req.header('authorization'))
+  if (!token) return refuse(c, 401, '请先登录', 'UNAUTHORIZED')
+  try {
+    const id = c.req.valid('param').id
+    const admission = await admit(deps, token, id, c.req.valid('header')['idempotency-key'])
+    if (admission.kind === 'unauthorized') return refuse(c, 401, '请先登录', 'UNAUTHORIZED')
+    // What hmdpErrorHandler answers for a thrown DomainError of this code: 200, its message.
+    if (admission.kind === 'refused') {
+      return refuse(c, 200, messageOf(admission), admission.code)
     }
+    if (admission.kind === 'rate-limited') {
+      const { retryAfterMs } = admission
+      throw new DomainError('RATE_LIMITED', 'too many requests', { retryAfterMs })
+    }
+    if (admission.replayed) c.header('idempotent-replayed', 'true')
+    return ok(c, admission.orderId)
+  } catch (e) {
+    if (e instanceof DomainError && e.code === 'NOT_FOUND') {
+      return refuse(c, 200, messageOf(e, { NOT_FOUND: '优惠券不存在' }), 'VOUCHER_NOT_FOUND')
+    }
+    throw e
   }
+}
+
+/** Well-formed inputs skip the zod validators (`purchaseInputs`), as on the native route. */
+export const hmdpSeckill = new OpenAPIHono<AppEnv>({ defaultHook: hmdpValidationHook }).openapi(
+  { ...route, middleware: [purchaseInputs(purchase)] as const },
+  purchase
 )
