@@ -78,19 +78,28 @@ function statementPersist(db: Database): PersistOne {
  */
 function groupPersist(db: Database): PersistOne {
   const repo = new DrizzleOrderRepository(db)
-  let waiting: { order: Parameters<PersistOne>[0]; done: (result: string) => void }[] = []
+  type Waiter = {
+    order: Parameters<PersistOne>[0]
+    done: (result: string) => void
+    fail: (e: unknown) => void
+  }
+  let waiting: Waiter[] = []
+  const flush = async () => {
+    const group = waiting
+    waiting = []
+    try {
+      const results = await repo.persistMany(
+        group.map((w) => ({ ...w.order, createdAt: Date.now() }))
+      )
+      for (const [i, w] of group.entries()) w.done(results[i]!.result)
+    } catch (e) {
+      for (const w of group) w.fail(e)
+    }
+  }
   return (order) =>
-    new Promise((resolve, reject) => {
-      if (waiting.length === 0) {
-        setImmediate(() => {
-          const group = waiting
-          waiting = []
-          repo
-            .persistMany(group.map((w) => ({ ...w.order, createdAt: Date.now() })))
-            .then((results) => group.forEach((w, i) => w.done(results[i]!.result)), reject)
-        })
-      }
-      waiting.push({ order, done: resolve })
+    new Promise((done, fail) => {
+      if (waiting.length === 0) setImmediate(() => void flush())
+      waiting.push({ order, done, fail })
     })
 }
 

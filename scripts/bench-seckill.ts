@@ -147,10 +147,11 @@ async function baselinePhase(): Promise<Row[]> {
   const redis = createClient({ url: redisUrl })
   await redis.connect()
   try {
-    for (const shape of SHAPES) {
+    for (const [n, shape] of SHAPES.entries()) {
       const row = await rounds(async (round) => {
+        // Per shape and round: two shapes of the same stock must not share a sale.
         const keys = ['', ':buyers', ':orders', ':outbox', ':idem'].map(
-          (s) => `${prefix}sk:{${shape.stock}r${round}}${s}`
+          (s) => `${prefix}sk:{${n}s${shape.stock}r${round}}${s}`
         )
         const now = Date.now()
         await redis.hSet(keys[0]!, {

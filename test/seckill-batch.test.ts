@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest'
 import { ManualClock } from '../src/adapters/memory/clock.ts'
 import { MacrotaskPacer } from '../src/adapters/system/pacer.ts'
+import { loadConfig } from '../src/app/config.ts'
 import type { BatchItem, PublishReceipt, Queue } from '../src/domain/ports/queue.ts'
 import { OrderBatcher } from '../src/domain/seckill/batcher.ts'
 import {
@@ -148,5 +149,17 @@ describe('OrderBatcher', () => {
     down = false
     await batcher.add(accepted(clock.now()))
     expect(requests).toHaveLength(2)
+  })
+})
+
+describe('SECKILL_PERSIST_BATCH', () => {
+  it('defaults to 100 with a database, 20 embedded (PGlite on the request thread), else as set', () => {
+    const of = (env: Record<string, string>) => loadConfig(env).seckill.persistBatch
+    expect(of({ DATABASE_URL: 'postgres://x@db/app' })).toBe(100)
+    expect(of({})).toBe(20)
+    expect(of({ SECKILL_PERSIST_BATCH: '1' })).toBe(1)
+    expect(of({ DATABASE_URL: 'postgres://x@db/app', SECKILL_PERSIST_BATCH: '250' })).toBe(250)
+    expect(() => of({ SECKILL_PERSIST_BATCH: '0' })).toThrow()
+    expect(() => of({ SECKILL_PERSIST_BATCH: '1001' })).toThrow()
   })
 })
