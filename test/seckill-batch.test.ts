@@ -11,6 +11,7 @@ import { loadConfig } from '../src/app/config.ts'
 import type { BatchItem, PublishReceipt, Queue } from '../src/domain/ports/queue.ts'
 import { OrderBatcher } from '../src/domain/seckill/batcher.ts'
 import {
+  handlePersist,
   type PersistMessage,
   publishAccepted,
   type SeckillPolicy,
@@ -161,5 +162,51 @@ describe('SECKILL_PERSIST_BATCH', () => {
     expect(of({ DATABASE_URL: 'postgres://x@db/app', SECKILL_PERSIST_BATCH: '250' })).toBe(250)
     expect(() => of({ SECKILL_PERSIST_BATCH: '0' })).toThrow()
     expect(() => of({ SECKILL_PERSIST_BATCH: '1001' })).toThrow()
+  })
+})
+
+describe('handlePersist of a group', () => {
+  it("finishes every order before it rethrows one order's failure (no step left running)", async () => {
+    const { deps: base, clock } = setup(100)
+    const group = [accepted(clock.now()), accepted(clock.now()), accepted(clock.now())]
+    const settled: string[] = []
+    const deps = {
+      ...base,
+      background: () => {},
+      orders: {
+        persistMany: async (
+          orders: { id: string; userId: string; voucherId: string; seq: number }[]
+        ) =>
+          orders.map((o) => ({
+            result: 'created' as const,
+            order: {
+              ...o,
+              status: 'unpaid',
+              createdAt: 0,
+              paidAt: null,
+              cancelledAt: null,
+              failReason: null,
+            },
+          })),
+      },
+      ledger: {
+        // The first order's transition fails at once (Redis down); the others take a while.
+        transition: async (_voucherId: string, orderId: string) => {
+          if (orderId === group[0]!.orderId) throw new Error('redis down')
+          await new MacrotaskPacer().pause()
+          settled.push(orderId)
+          return { outcome: 'moved' }
+        },
+      },
+    } as never
+    await expect(
+      handlePersist(deps, {
+        topic: 'orders.persist',
+        body: { orders: group },
+        messageId: 'm',
+        attempt: 0,
+      })
+    ).rejects.toThrow('redis down')
+    expect(settled.sort()).toEqual([group[1]!.orderId, group[2]!.orderId].sort())
   })
 })

@@ -371,7 +371,8 @@ export async function handlePersist(deps: SeckillDeps, delivery: Delivery<unknow
       createdAt: m.acceptedAt,
     }))
   )
-  await Promise.all(
+  // Every order's step runs to its end before a failure is rethrown (the redelivery repeats them).
+  const settled = await Promise.allSettled(
     group.map(async (m, i) => {
       const r = results[i]!
       if (r.result === 'sold-out') return failOrder(deps, m, 'no database stock left')
@@ -382,6 +383,8 @@ export async function handlePersist(deps: SeckillDeps, delivery: Delivery<unknow
       announceOrder(deps, r.order)
     })
   )
+  const failed = settled.find((r) => r.status === 'rejected')
+  if (failed) throw failed.reason
 }
 
 /** Records the order as failed — unless it made it after all — and gives stock and quota back, once. */
